@@ -1,0 +1,19 @@
+# FORGE: Factorization Of Response and Gene Essentiality.
+# Thin entry point: configuration, rule files, default target.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/model.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

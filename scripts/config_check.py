@@ -1,0 +1,99 @@
+"""Configuration validation with messages that name the offending key.
+
+Used by ``workflow/rules/common.smk`` at parse time and by the tests. Snakemake's
+own ``validate`` reports jsonschema messages without the key path; this wrapper
+reports every problem as ``<key.path>: <what is wrong>``.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message lists each problem with its key path."""
+
+
+def _key_path(path: Any) -> str:
+    parts = []
+    for part in path:
+        parts.append(f"[{part}]" if isinstance(part, int) else ("." if parts else "") + str(part))
+    return "".join(parts) or "<top level>"
+
+
+def _fill_defaults(instance: Any, schema: dict) -> None:
+    """Insert schema defaults, recursively, for missing keys (objects and array items)."""
+    if isinstance(instance, dict):
+        for key, sub in schema.get("properties", {}).items():
+            if key not in instance and "default" in sub:
+                instance[key] = copy.deepcopy(sub["default"])
+            if key in instance:
+                _fill_defaults(instance[key], sub)
+    elif isinstance(instance, list) and isinstance(schema.get("items"), dict):
+        for item in instance:
+            _fill_defaults(item, schema["items"])
+
+
+def validate_config(config: dict, schema_path: str | Path, base_dir: str | Path = ".") -> dict:
+    """Validate ``config`` against the schema, fill defaults and check input files.
+
+    Returns a new dict with defaults filled. Raises :class:`ConfigError` listing
+    every problem (unknown key, wrong type or value, missing required key,
+    missing input file), each prefixed with its key path.
+    """
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    config = copy.deepcopy(config)
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = []
+    for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.path))):
+        if error.validator == "additionalProperties":
+            unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            for key in unknown:
+                where = _key_path(list(error.path) + [key])
+                problems.append(f"{where}: unknown key (allowed: {', '.join(sorted(error.schema['properties']))})")
+        elif error.validator == "required":
+            problems.append(f"{_key_path(error.path)}: {error.message}")
+        else:
+            problems.append(f"{_key_path(error.path)}: {error.message}")
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    _fill_defaults(config, schema)
+    problems = _check_files(config, Path(base_dir))
+    if problems:
+        raise ConfigError("missing input files:\n  " + "\n  ".join(problems))
+    _check_pairs(config)
+    return config
+
+
+def _check_files(config: dict, base_dir: Path) -> list[str]:
+    problems = []
+    files = config["data"]["files"]
+    if config["data"]["source"] == "files":
+        required = ("counts", "profiles", "models", "dependency", "ic50", "drug_targets")
+        for key in required:
+            if key not in files:
+                problems.append(f"data.files.{key}: required when data.source is 'files'")
+        for key, value in files.items():
+            if not (base_dir / value).is_file():
+                problems.append(f"data.files.{key}: file not found: {value}")
+    universe = config["normalisation"]["gene_universe"]
+    if universe and not (base_dir / universe).is_file():
+        problems.append(f"normalisation.gene_universe: file not found: {universe}")
+    return problems
+
+
+def _check_pairs(config: dict) -> None:
+    names = []
+    for i, pair in enumerate(config["pairs"]):
+        pair.setdefault("name", f"{pair['target']}_{pair['drug']}")
+        names.append(pair["name"])
+        if pair["drug"] in pair["extra_drugs"]:
+            raise ConfigError(f"pairs[{i}].extra_drugs: repeats the pair's drug {pair['drug']!r}")
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise ConfigError(f"pairs: duplicated pair name(s) {duplicated}; set pairs[i].name")

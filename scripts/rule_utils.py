@@ -1,0 +1,18 @@
+"""Helpers shared by the thin Snakemake rule adapters."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+
+def setup_rule_logging(smk: Any, name: str) -> logging.Logger:
+    """Send all logging (and warnings) of a rule to its ``log:`` file."""
+    logging.basicConfig(
+        filename=smk.log[0] if smk.log else None,
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        force=True,
+    )
+    logging.captureWarnings(True)
+    return logging.getLogger(name)
