@@ -62,6 +62,8 @@ OLD_ALIASES: dict[str, str] = {"CCN2": "CTGF", "PGAP6": "TMEM8A"}
 MODULES: tuple[str, ...] = ("M_EGFR", "M_NAMPT", "M_BRAF")
 MODULE_TARGET: dict[str, str] = {"M_EGFR": "EGFR", "M_NAMPT": "NAMPT", "M_BRAF": "BRAF"}
 GENES_PER_MODULE = 25
+#: SD of each module gene's own variation around the module activity (see _log2_expression).
+MODULE_GENE_SPREAD = 3.0
 
 #: Planted drug -> (target gene, module, IC50 intercept, slope on module, noise sd).
 PLANTED_DRUGS: dict[str, tuple[str, str, float, float, float]] = {
@@ -331,11 +333,26 @@ def _lineage_effects(rng: np.random.Generator, n_genes: int) -> dict[str, np.nda
 def _log2_expression(rng: np.random.Generator, genes: pd.DataFrame, lineages: np.ndarray,
                      activity: np.ndarray, loadings: np.ndarray,
                      lineage_effects: dict[str, np.ndarray], noise_sd: float) -> np.ndarray:
-    """Log2 abundance = baseline + lineage + modules + noise (samples x genes)."""
+    """Log2 abundance = baseline + lineage + modules + noise (samples x genes).
+
+    A module gene ``g`` of module ``m`` carries ``loading_g * u_ig`` with
+    ``u_ig = activity_im + e_ig - mean_g'(e_ig')``: each gene has its own
+    variation (``e`` has sd ``MODULE_GENE_SPREAD``), yet the module's mean of
+    ``u`` is exactly the activity. The activity that drives dependency and IC50
+    is therefore a linear function of the module genes' expression, so the true
+    regression coefficients sit on the module genes, while the genes stay
+    co-expressed (pairwise correlation ~ 1 / (1 + spread^2)).
+    """
     base = genes["baseline_log2"].to_numpy()[None, :]
     lineage_shift = np.stack([lineage_effects[l] for l in lineages])
+    module_part = np.zeros((len(lineages), len(genes)))
+    for k in range(loadings.shape[0]):
+        members = np.flatnonzero(loadings[k])
+        spread = rng.normal(0.0, MODULE_GENE_SPREAD, (len(lineages), members.size))
+        spread -= spread.mean(axis=1, keepdims=True)
+        module_part[:, members] += loadings[k, members] * (activity[:, [k]] + spread)
     noise = rng.normal(0.0, noise_sd, (len(lineages), len(genes)))
-    return base + lineage_shift + activity @ loadings + noise
+    return base + lineage_shift + module_part + noise
 
 
 def _counts_from_log2(rng: np.random.Generator, log2_expr: np.ndarray,

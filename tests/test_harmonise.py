@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -13,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
 import harmonise  # noqa: E402
 import parsers  # noqa: E402
+from shared_data import REAL, requires_real_data  # noqa: E402
 
 
 def models_table(rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:
@@ -106,23 +106,7 @@ def test_rename_gene_columns_keeps_current_symbol_on_collision() -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def shared_data_dir() -> Path | None:
-    candidates = [Path(__file__).resolve().parents[2] / "shared"]
-    if os.environ.get("FORGE_SHARED"):
-        candidates.append(Path(os.environ["FORGE_SHARED"]))
-    for candidate in candidates:
-        if (candidate / "data" / "real").is_dir():
-            return candidate / "data" / "real"
-    return None
-
-
-REAL = shared_data_dir()
-
-
-@pytest.mark.skipif(
-    REAL is None,
-    reason="real data subsets not found: expected ../shared/data/real beside the repository or $FORGE_SHARED/data/real",
-)
+@requires_real_data
 def test_real_creammist_names_map_to_depmap_models() -> None:
     assert REAL is not None
     ic50, _ = parsers.read_ic50(REAL / "creammist" / "creammist_ic50_184drugs.csv")

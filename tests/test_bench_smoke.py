@@ -1,0 +1,25 @@
+"""Smoke test of benchmarks/bench_solver.py (correctness of its output only, no timings)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_solver.py"
+
+
+def test_bench_solver_quick_runs_and_agrees():
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    assert len(lines) == 2
+    expected_keys = {"n", "p", "k", "epochs", "models", "naive_seconds", "batched_seconds",
+                     "ratio", "max_rel_diff_W", "threads"}
+    for line in lines:
+        assert expected_keys <= set(line)
+        assert line["naive_seconds"] >= 0 and line["batched_seconds"] >= 0
+        assert 0 <= line["max_rel_diff_W"] <= 1e-10

@@ -1,0 +1,147 @@
+"""Integration: the default target on the demo config, run by Snakemake, and what it produced.
+
+Also the planted-signal recovery checks, which use the run's processed cohort and outputs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from conftest import run_snakemake
+
+import pair_data  # noqa: E402
+from forge_model import PairData, evaluate_model, fit_pair_models, load_model
+from io_utils import read_parquet_matrix
+
+PLANTED = ["EGFR_ERLOTINIB", "NAMPT_DAPORINAD", "BRAF_DABRAFENIB"]
+CONTROL = "A1CF_VORINOSTAT"
+PAIRS = PLANTED + [CONTROL]
+
+
+def read_tsv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t")
+
+
+def truth(run: Path) -> dict:
+    return json.loads((run / "resources/raw/demo/planted_truth.json").read_text())
+
+
+def cohort_inputs(run: Path) -> SimpleNamespace:
+    processed = run / "resources/processed/demo"
+    return SimpleNamespace(
+        expression=processed / "expression.parquet",
+        dependency=processed / "dependency.parquet",
+        response=processed / "response.parquet",
+    )
+
+
+def pair_of(name: str) -> dict:
+    target, drug = name.split("_")
+    return dict(name=name, target=target, drug=drug, extra_drugs=[], control=name == CONTROL)
+
+
+def test_outputs_and_logs(demo_run: Path) -> None:
+    metrics = read_tsv(demo_run / "results/metrics.tsv")
+    assert len(metrics) == len(PAIRS) * 2 * 2  # pairs x {train, test} x {dependency, IC50}
+    assert set(metrics["pair"]) == set(PAIRS)
+    assert metrics.loc[metrics["pair"] == CONTROL, "control"].all()
+    for column in ("pearson", "spearman", "r2", "mae", "mse", "c_index"):
+        assert metrics[column].notna().all(), column
+    for rule in ("demo_raw_data", "collect_metrics"):
+        assert (demo_run / f"logs/{rule}.log").is_file()
+    for rule in ("prepare_pair", "train_pair", "evaluate_pair"):
+        for pair in PAIRS:
+            assert (demo_run / f"logs/{rule}/{pair}.log").is_file()
+    # nothing left to do: outputs are complete and up to date
+    dry = run_snakemake(demo_run, "-n")
+    assert "Nothing to be done" in dry.stdout + dry.stderr
+
+
+def test_split_is_disjoint_and_scores_cover_the_cohort(demo_run: Path) -> None:
+    samples = read_tsv(demo_run / "resources/processed/demo/samples.tsv")
+    expression = read_parquet_matrix(demo_run / "resources/processed/demo/expression.parquet")
+    for pair in PAIRS:
+        split = read_tsv(demo_run / f"results/pairs/{pair}/split.tsv")
+        assert split["sample"].is_unique
+        n_test = (split["split"] == "test").sum()
+        assert n_test == int(0.2 * len(split))
+        scores = read_tsv(demo_run / f"results/pairs/{pair}/benefit_scores.tsv").set_index("sample")
+        assert set(scores.index) == set(expression.index)
+        labelled = scores.loc[scores["split"] != "unlabelled", "split"]
+        assert labelled.sort_index().equals(split.set_index("sample")["split"].sort_index())
+        assert set(scores["score_group"]) == {"high", "low"}
+        # the score is D_hat - I_hat on the centred scale
+        model = load_model(demo_run / f"results/models/{pair}/joint")
+        centred = scores[f"predicted_{pair_of(pair)['target']}_dependency"] - model.target_mean[0]
+        centred -= scores[f"predicted_{pair_of(pair)['drug']}_ic50"] - model.target_mean[1]
+        np.testing.assert_allclose(scores["benefit_score"], centred, rtol=1e-9, atol=1e-9)
+    assert set(samples["ModelID"]) >= set(expression.index)
+
+
+def test_model_metadata(demo_run: Path) -> None:
+    meta = json.loads((demo_run / "results/models/EGFR_ERLOTINIB/joint/model.json").read_text())
+    genes = read_tsv(demo_run / "results/pairs/EGFR_ERLOTINIB/genes.tsv")["gene"].tolist()
+    assert meta["genes"] == genes
+    assert "EGFR" in genes  # the target gene is always included
+    assert meta["seed"] == 42 and meta["hyperparameters"]["n_components"] == 40
+    assert meta["hyperparameters"]["update"] == "reference"
+    assert {"numpy", "scipy", "pandas", "python"} <= set(meta["versions"])
+    with np.load(demo_run / "results/models/EGFR_ERLOTINIB/joint/model.npz", allow_pickle=False) as z:
+        assert z["W"].shape == (len(genes), 40)
+
+
+def test_planted_pairs_beat_control_and_shuffled_labels(demo_run: Path) -> None:
+    metrics = read_tsv(demo_run / "results/metrics.tsv")
+    test = metrics[metrics["split"] == "test"].set_index(["pair", "output"])["pearson"]
+    control_best = max(abs(test[CONTROL].to_numpy()))
+    for pair in PLANTED:
+        target, drug = pair.split("_")
+        assert test[(pair, f"{target}_dependency")] > 0.55, pair
+        assert test[(pair, f"{drug}_ic50")] > 0.45, pair
+        assert test[pair].min() > control_best + 0.2, pair
+
+    # Label-shuffled fit on the same split and genes: the signal disappears.
+    pair = pair_of("EGFR_ERLOTINIB")
+    data = pair_data.load_pair(
+        cohort_inputs(demo_run), pair, demo_run / "results/pairs/EGFR_ERLOTINIB/split.tsv"
+    )
+    rng = np.random.default_rng(np.random.SeedSequence(7))
+    shuffled = data.outputs.copy()
+    train = data.train
+    shuffled.loc[train] = data.outputs.loc[train].to_numpy()[rng.permutation(len(train))]
+    genes = read_tsv(demo_run / "results/pairs/EGFR_ERLOTINIB/genes.tsv")["gene"].tolist()
+    model = fit_pair_models(
+        PairData(data.expression, shuffled, data.split), genes, [42], 40, dict(max_iter=500)
+    )[0]
+    shuffled_test = evaluate_model(model, data).query("split == 'test'")["pearson"]
+    assert shuffled_test.abs().max() < 0.25
+    assert test["EGFR_ERLOTINIB"].min() > shuffled_test.abs().max() + 0.25
+
+
+@pytest.mark.parametrize("pair", PLANTED)
+def test_planted_module_genes_rank_top_of_total_influence(demo_run: Path, pair: str) -> None:
+    planted = next(p for p in truth(demo_run)["planted_pairs"] if f"{p['target']}_{p['drugs'][0]}" == pair)
+    module = planted["module_genes"]  # gene -> loading; positive loading raises the module
+    effects = read_tsv(demo_run / f"results/pairs/{pair}/gene_effects.tsv").set_index("gene")
+    in_model = [g for g in module if g in effects.index]
+    assert len(in_model) >= 20  # training-only selection found the module
+    ranking = effects["TotalInfluence"].abs().sort_values(ascending=False)
+    top20 = ranking.index[:20]
+    hits = [g for g in top20 if g in module]
+    # hypergeometric tail: module genes are over-represented among the top 20
+    p_value = stats.hypergeom.sf(len(hits) - 1, len(effects), len(in_model), 20)
+    assert len(hits) >= 8 and p_value < 1e-3, (hits, p_value)
+    # module genes rank above the rest of the selected genes
+    ranks = ranking.rank(ascending=False)
+    rest = ranks.drop(in_model)
+    assert stats.mannwhitneyu(ranks[in_model], rest, alternative="less").pvalue < 1e-4
+    # higher module activity means more dependent and more sensitive: sign follows the loading
+    signs = np.sign(effects.loc[hits, "TotalInfluence"]) == np.sign(pd.Series(module)[hits])
+    assert signs.mean() >= 0.8
