@@ -170,7 +170,8 @@ class ForgeModel:
                 f"{len(missing)} of the model's {len(self.genes)} genes are missing from the "
                 f"expression (more than {max_missing_fraction:.0%}), e.g. {missing[:5]}"
             )
-        aligned = expression.reindex(columns=self.genes).to_numpy(dtype=np.float64)
+        # C-ordered copy: the result must not depend on the column order or layout given
+        aligned = np.ascontiguousarray(expression.reindex(columns=self.genes).to_numpy(dtype=np.float64))
         values = aligned[:, [self.genes.index(g) for g in present]]
         if not np.isfinite(values).all():
             raise InputFormatError("expression contains NaN or infinite values in model genes")
@@ -324,10 +325,12 @@ def fit_pair_models(
     Scaling (gene mean/sd) and output centring come from training samples only.
     """
     output_columns = list(output_columns or data.outputs.columns)
-    train_expr = data.expression.loc[data.train, list(genes)]
-    gene_mean, gene_sd = fit_scaling(train_expr)
-    G = ((train_expr - gene_mean) / gene_sd).to_numpy(dtype=np.float64)
-    train_out = data.outputs.loc[data.train, output_columns].to_numpy(dtype=np.float64)
+    # Fresh C-ordered arrays: BLAS and pandas reductions round differently for other
+    # memory layouts, and a model must not depend on how its inputs were sliced.
+    train_values = np.ascontiguousarray(data.expression.loc[data.train, list(genes)].to_numpy(dtype=np.float64))
+    gene_mean, gene_sd = fit_scaling(pd.DataFrame(train_values, columns=list(genes)))
+    G = (train_values - gene_mean.to_numpy()) / gene_sd.to_numpy()
+    train_out = np.ascontiguousarray(data.outputs.loc[data.train, output_columns].to_numpy(dtype=np.float64))
     target_mean = train_out.mean(axis=0)
     suff = forge_core.sufficient_statistics(G, train_out - target_mean)
     specs = [forge_core.ModelSpec(n_components, int(seed)) for seed in seeds]
