@@ -14,6 +14,6 @@ include: "workflow/rules/model.smk"
 
 
 rule all:
+    default_target: True
     input:
         all_outputs(),
-    default_target: True

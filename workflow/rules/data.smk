@@ -1,17 +1,17 @@
 rule demo_raw_data:
     output:
         [f"{RAW_DEMO}/{name}" for name in DEMO_FILES],
-    params:
-        seed=config["data"]["demo"]["seed"],
-        n_cell_lines=config["data"]["demo"]["n_cell_lines"],
-        n_genes=config["data"]["demo"]["n_genes"],
-        cells_per_condition=config["data"]["demo"]["cells_per_condition"],
     log:
         "logs/demo_raw_data.log",
     benchmark:
         "benchmarks/runs/demo_raw_data.tsv"
     conda:
         "../../envs/data.yaml"
+    params:
+        seed=config["data"]["demo"]["seed"],
+        n_cell_lines=config["data"]["demo"]["n_cell_lines"],
+        n_genes=config["data"]["demo"]["n_genes"],
+        cells_per_condition=config["data"]["demo"]["cells_per_condition"],
     script:
         "../../scripts/make_demo_data.py"
 
@@ -31,10 +31,10 @@ rule build_cohort:
         f"logs/build_cohort/{COHORT}.log",
     benchmark:
         f"benchmarks/runs/build_cohort/{COHORT}.tsv"
-    resources:
-        mem_mb=8000,
     conda:
         "../../envs/data.yaml"
+    resources:
+        mem_mb=8000,
     script:
         "../../scripts/build_cohort.py"
 
@@ -45,15 +45,15 @@ rule voom_expression:
     output:
         expression=f"{PROCESSED}/expression.parquet",
         weights=f"{PROCESSED}/voom_weights.parquet",
-    params:
-        gene_universe=config["normalisation"]["gene_universe"],
     log:
         f"logs/voom_expression/{COHORT}.log",
     benchmark:
         f"benchmarks/runs/voom_expression/{COHORT}.tsv"
-    resources:
-        mem_mb=8000,
     conda:
         "../../envs/data.yaml"
+    resources:
+        mem_mb=8000,
+    params:
+        gene_universe=config["normalisation"]["gene_universe"],
     script:
         "../../scripts/voom_normalize.py"

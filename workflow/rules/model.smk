@@ -8,14 +8,14 @@ rule prepare_pair:
         split="results/pairs/{pair}/split.tsv",
         genes="results/pairs/{pair}/genes.tsv",
         dropped="results/pairs/{pair}/dropped.tsv",
-    params:
-        pair=pair_config,
-        split=config["split"],
-        genes=config["genes"],
     log:
         "logs/prepare_pair/{pair}.log",
     conda:
         "../../envs/model.yaml"
+    params:
+        pair=pair_config,
+        split=config["split"],
+        genes=config["genes"],
     script:
         "../../scripts/prepare_pair.py"
 
@@ -29,16 +29,16 @@ rule train_pair:
         genes="results/pairs/{pair}/genes.tsv",
     output:
         model=multiext("results/models/{pair}/joint/model", ".npz", ".json"),
-    params:
-        pair=pair_config,
-        model=config["model"],
     log:
         "logs/train_pair/{pair}.log",
     benchmark:
         "benchmarks/runs/train_pair/{pair}.tsv"
-    threads: 2
     conda:
         "../../envs/model.yaml"
+    threads: 2
+    params:
+        pair=pair_config,
+        model=config["model"],
     script:
         "../../scripts/train_pair.py"
 
@@ -56,13 +56,13 @@ rule evaluate_pair:
         scores="results/pairs/{pair}/benefit_scores.tsv",
         effects="results/pairs/{pair}/gene_effects.tsv",
         missing="results/pairs/{pair}/missing_genes.tsv",
-    params:
-        pair=pair_config,
-        max_missing_fraction=config["scoring"]["max_missing_fraction"],
     log:
         "logs/evaluate_pair/{pair}.log",
     conda:
         "../../envs/model.yaml"
+    params:
+        pair=pair_config,
+        max_missing_fraction=config["scoring"]["max_missing_fraction"],
     script:
         "../../scripts/evaluate_pair.py"
 
@@ -76,11 +76,11 @@ rule collect_metrics:
             caption="../report/metrics.rst",
             category="Model performance",
         ),
-    params:
-        pairs=list(PAIRS),
     log:
         "logs/collect_metrics.log",
     conda:
         "../../envs/model.yaml"
+    params:
+        pairs=list(PAIRS),
     script:
         "../../scripts/collect_metrics.py"
