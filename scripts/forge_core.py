@@ -246,6 +246,7 @@ def solve_heads(
     heads = np.empty(zty.shape)
     rank = np.full(m, k)
     fallback = np.ones(m, dtype=bool)
+
     def needs_fallback(A: np.ndarray) -> np.ndarray:
         diag = np.diagonal(np.linalg.cholesky(A), axis1=-2, axis2=-1)
         rcond_estimate = (diag.min(axis=-1) / diag.max(axis=-1)) ** 2
@@ -470,7 +471,8 @@ def _fit_group(
     tol = settings["tol"]
     max_iter = settings["max_iter"]
     proximal = settings["update"] == "proximal"
-    weights4 = 4.0 * weights  # published data term: 2 * (2 G'e h'), per task weight
+    # published data term 2 * (2 G'e h') per task weight, with eta folded into the small factor
+    eta_weights4 = 4.0 * settings["learning_rate"] * weights
     if proximal and settings["step_size"] == "lipschitz":
         gram_top_eig = np.broadcast_to(np.linalg.eigvalsh(gram)[..., -1], (m,)).copy()
 
@@ -509,10 +511,9 @@ def _fit_group(
         else:
             # W <- W - eta * (4 G'E diag(w) H' + lambda sign(W)), with G'E = C W H - G'Y.
             # In place: temporaries of size m*p*k dominate the cost otherwise.
-            np.matmul((fitted_cross - cross) * weights4, np.swapaxes(heads, -1, -2), out=step_buf)
-            sign_W *= lam
-            step_buf += sign_W
-            step_buf *= eta
+            np.matmul((fitted_cross - cross) * eta_weights4, np.swapaxes(heads, -1, -2), out=step_buf)
+            W -= step_buf
+            np.multiply(sign_W, eta * lam, out=step_buf)
             W -= step_buf
             _gram_times(gram, W, out=gram_W)
         heads, rank = solve_heads(W, gram_W, cross)
