@@ -20,6 +20,7 @@ import pandas as pd  # noqa: E402
 
 import harmonise  # noqa: E402
 import parsers  # noqa: E402
+from rule_utils import setup_rule_logging  # noqa: E402
 from io_utils import write_parquet_matrix, write_tsv  # noqa: E402
 
 log = logging.getLogger("build_cohort")
@@ -180,12 +181,7 @@ def _optional_input(inputs, name: str) -> str | None:
 
 def main(smk) -> None:
     """Run the rule: read ``smk.input``, build the cohort, write ``smk.output``."""
-    logging.basicConfig(
-        filename=smk.log[0] if smk.log else None,
-        level=logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        force=True,
-    )
+    setup_rule_logging(smk, "build_cohort")
     try:
         cohort = build_cohort(
             counts_path=smk.input.counts,

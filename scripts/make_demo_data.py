@@ -7,7 +7,6 @@ The work is done by :func:`demo_data.write_demo_dataset`, which can be called wi
 """
 
 
-import logging
 import sys
 import time
 from pathlib import Path
@@ -15,14 +14,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from demo_data import write_demo_dataset  # noqa: E402
+from rule_utils import setup_rule_logging  # noqa: E402
 
 
 def main(snakemake) -> None:  # noqa: ANN001 - the object injected by Snakemake
     """Run the generator with the rule's params and log a short summary."""
-    logging.basicConfig(filename=snakemake.log[0], filemode="w", level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
-    logging.captureWarnings(True)
-    log = logging.getLogger("make_demo_data")
+    log = setup_rule_logging(snakemake, "make_demo_data")
     outdir = Path(snakemake.output[0]).parent
     params = {"seed": int(snakemake.params.seed),
               "n_cell_lines": int(snakemake.params.n_cell_lines),

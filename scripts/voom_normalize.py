@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import pandas as pd  # noqa: E402
 
 import normalize  # noqa: E402
+from rule_utils import setup_rule_logging  # noqa: E402
 from io_utils import read_parquet_matrix, write_parquet_matrix  # noqa: E402
 
 log = logging.getLogger("voom_normalize")
@@ -69,12 +70,7 @@ def voom_with_filters(
 
 def main(smk) -> None:
     """Run the rule: read ``smk.input.counts``, write ``smk.output.expression`` / ``weights``."""
-    logging.basicConfig(
-        filename=smk.log[0] if smk.log else None,
-        level=logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        force=True,
-    )
+    setup_rule_logging(smk, "voom_normalize")
     try:
         params = smk.params
         universe_path = getattr(params, "gene_universe", "") or ""
