@@ -11,6 +11,9 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/model.smk"
+include: "workflow/rules/download.smk"
+include: "workflow/rules/tahoe.smk"
+include: "workflow/rules/pdx.smk"
 
 
 rule all:

@@ -19,6 +19,23 @@ class ConfigError(ValueError):
     """Invalid configuration; the message lists each problem with its key path."""
 
 
+def load_schema(schema_path: str | Path) -> dict:
+    """The main schema plus its section files.
+
+    Each ``sections/<name>.schema.yaml`` next to the main schema describes the
+    top-level key ``<name>`` (one file per workflow stage keeps the schema
+    readable and lets stages be added without touching the main file).
+    """
+    schema_path = Path(schema_path)
+    schema = yaml.safe_load(schema_path.read_text())
+    for section in sorted((schema_path.parent / "sections").glob("*.schema.yaml")):
+        name = section.name.removesuffix(".schema.yaml")
+        if name in schema["properties"]:
+            raise ValueError(f"{section}: section '{name}' is already defined in {schema_path}")
+        schema["properties"][name] = yaml.safe_load(section.read_text())
+    return schema
+
+
 def _key_path(path: Any) -> str:
     parts = []
     for part in path:
@@ -46,7 +63,7 @@ def validate_config(config: dict, schema_path: str | Path, base_dir: str | Path 
     every problem (unknown key, wrong type or value, missing required key,
     missing input file), each prefixed with its key path.
     """
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    schema = load_schema(schema_path)
     config = copy.deepcopy(config)
     validator = jsonschema.Draft202012Validator(schema)
     problems = []

@@ -45,19 +45,52 @@ DEMO_COHORT_INPUTS = {
 }
 
 
+# Where each raw file lives when it is downloaded (resources/raw/<source>/<name>);
+# the demo generator writes the same names into resources/raw/demo/.
+RAW_SOURCE_OF = {
+    "OmicsExpressionRNASeQCGeneCountProfile.csv": "depmap",
+    "OmicsProfiles.csv": "depmap",
+    "Model.csv": "depmap",
+    "CRISPRGeneDependency.csv": "depmap",
+    "creammist_ic50.csv": "creammist",
+    "creammist_cell_lines.csv": "creammist",
+    "drug_targets.csv": "annotation",
+    "symbol_synonyms.csv": "annotation",
+    "gencode_v19_gene_spans.csv": "annotation",
+    "nm.3954-S2.xlsx": "pdx",
+}
+
+
+def raw_file(name):
+    """Path of a raw input by its source file name (demo or downloaded).
+
+    Tahoe plates are named ``tahoe/<plate file>`` in both layouts.
+    """
+    if config["data"]["source"] == "demo":
+        return f"{RAW_DEMO}/{name}"
+    if name.startswith("tahoe/"):
+        return f"resources/raw/{name}"
+    return f"resources/raw/{RAW_SOURCE_OF[name]}/{name}"
+
+
 def cohort_raw_inputs(wildcards):
     """Raw files of the cohort: generated demo files or configured paths."""
-    if config["data"]["source"] == "demo":
-        return {key: f"{RAW_DEMO}/{name}" for key, name in DEMO_COHORT_INPUTS.items()}
-    return dict(config["data"]["files"])
+    if config["data"]["source"] == "files":
+        return dict(config["data"]["files"])
+    return {key: raw_file(name) for key, name in DEMO_COHORT_INPUTS.items()}
 
 
 def pair_config(wildcards):
     return PAIRS[wildcards.pair]
 
 
+# Final outputs of the other stages (Tahoe, PDX, ...): each stage's rule file
+# appends to this list, and the default target collects it.
+STAGE_TARGETS = []
+
+
 def all_outputs():
-    outputs = ["results/metrics.tsv"]
+    outputs = ["results/metrics.tsv"] + STAGE_TARGETS
     for pair in PAIRS:
         outputs += [
             f"results/pairs/{pair}/metrics.tsv",
