@@ -1,8 +1,9 @@
 """Snakemake adapter: raw DepMap + CREAMMIST + annotation files → one processed cohort.
 
 Named inputs: counts, profiles, models, dependency, ic50, drug_targets, and optionally
-creammist_cell_lines (omit it or pass "" when unavailable).
-Named outputs: counts, dependency, response, drug_targets, samples, id_mapping, dropped.
+creammist_cell_lines and synonyms (omit them or pass "" when unavailable).
+Named outputs: counts, dependency, response, drug_targets, samples, id_mapping, dropped,
+gene_mapping.
 Log: snakemake.log[0].
 
 The work is done by :func:`build_cohort`, which can be called without Snakemake.
@@ -40,6 +41,7 @@ class Cohort:
     samples: pd.DataFrame
     id_mapping: pd.DataFrame
     dropped: pd.DataFrame
+    gene_mapping: pd.DataFrame
 
 
 def _report(source: str, items, reason: str, detail) -> pd.DataFrame:
@@ -65,6 +67,7 @@ def build_cohort(
     ic50_path: str | Path,
     drug_targets_path: str | Path,
     creammist_cell_lines_path: str | Path | None = None,
+    synonyms_path: str | Path | None = None,
 ) -> Cohort:
     """Parse, harmonise and key every source by ModelID.
 
@@ -79,6 +82,10 @@ def build_cohort(
         Drug → comma-separated targets.
     creammist_cell_lines_path
         Optional CREAMMIST name → RRID table; without it, cell lines are matched by name only.
+    synonyms_path
+        Optional alias → official symbol table; gene columns of the counts and dependency
+        matrices are mapped to current symbols and every non-trivial case is reported in
+        ``gene_mapping``.
 
     Returns
     -------
@@ -122,6 +129,14 @@ def build_cohort(
     dependency = dependency.sort_index()
     log.info("dependency: %d models × %d genes", *dependency.shape)
 
+    gene_mapping = [GENE_MAPPING_EMPTY]
+    if synonyms_path:
+        synonyms = parsers.read_symbol_synonyms(synonyms_path)
+        counts, table = map_matrix_symbols(counts, synonyms, Path(counts_path).name)
+        gene_mapping.append(table)
+        dependency, table = map_matrix_symbols(dependency, synonyms, Path(dependency_path).name)
+        gene_mapping.append(table)
+
     ic50, report = parsers.read_ic50(ic50_path)
     reports.append(report)
     rrids = None
@@ -160,7 +175,41 @@ def build_cohort(
     id_mapping = pd.concat(mappings, ignore_index=True)[ID_MAPPING_COLUMNS]
     for reason, n in dropped["reason"].value_counts().items():
         log.info("dropped: %s × %d", reason, n)
-    return Cohort(counts, dependency, response, drug_targets, samples, id_mapping, dropped)
+    gene_mapping = pd.concat([t for t in gene_mapping if len(t)] or [GENE_MAPPING_EMPTY], ignore_index=True)
+    return Cohort(counts, dependency, response, drug_targets, samples, id_mapping, dropped, gene_mapping)
+
+
+GENE_MAPPING_EMPTY = pd.DataFrame(columns=["dataset", "symbol", "mapped_to", "status", "detail"])
+
+
+def map_matrix_symbols(
+    matrix: pd.DataFrame, synonyms: pd.DataFrame, dataset: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Map a matrix's gene columns to current symbols and describe every non-trivial case.
+
+    Status: ``renamed`` (alias or previous symbol replaced), ``not_in_synonym_table``
+    (neither an official symbol nor a known alias: kept as it is, cannot be checked),
+    and the reasons of :func:`harmonise.map_gene_symbols` (``ambiguous_alias``,
+    ``collides_with_existing``: that column is dropped, the current one kept).
+    """
+    renamed, report = harmonise.rename_gene_columns(matrix, synonyms)
+    original = [str(c) for c in matrix.columns]
+    mapped, _ = harmonise.map_gene_symbols(original, synonyms)
+    known = set(synonyms["official_symbol"]) | set(synonyms["alias"])
+    rows = [
+        (dataset, old, new, "renamed", "")
+        for old, new in zip(original, mapped)
+        if old != new and new in renamed.columns and old not in set(report["symbol"])
+    ]
+    rows += [(dataset, g, g, "not_in_synonym_table", "") for g in original if g not in known]
+    rows += [
+        (dataset, r.symbol, "", r.reason, r.detail) for r in report.itertuples()
+    ]
+    table = pd.DataFrame(rows, columns=GENE_MAPPING_EMPTY.columns)
+    log.info("%s: %d gene symbols renamed, %d not in the synonym table, %d other cases",
+             dataset, (table["status"] == "renamed").sum(),
+             (table["status"] == "not_in_synonym_table").sum(), len(report))
+    return renamed, table
 
 
 def write_cohort(cohort: Cohort, outputs) -> None:
@@ -172,6 +221,7 @@ def write_cohort(cohort: Cohort, outputs) -> None:
     write_tsv(cohort.samples, outputs.samples)
     write_tsv(cohort.id_mapping, outputs.id_mapping)
     write_tsv(cohort.dropped, outputs.dropped)
+    write_tsv(cohort.gene_mapping, outputs.gene_mapping)
 
 
 def _optional_input(inputs, name: str) -> str | None:
@@ -191,6 +241,7 @@ def main(smk) -> None:
             ic50_path=smk.input.ic50,
             drug_targets_path=smk.input.drug_targets,
             creammist_cell_lines_path=_optional_input(smk.input, "creammist_cell_lines"),
+            synonyms_path=_optional_input(smk.input, "synonyms"),
         )
         write_cohort(cohort, smk.output)
     except Exception:

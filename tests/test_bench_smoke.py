@@ -23,3 +23,16 @@ def test_bench_solver_quick_runs_and_agrees():
         assert expected_keys <= set(line)
         assert line["naive_seconds"] >= 0 and line["batched_seconds"] >= 0
         assert 0 <= line["max_rel_diff_W"] <= 1e-10
+
+
+def test_bench_io_small_file(tmp_path):
+    bench = BENCH.with_name("bench_io.py")
+    csv_path = tmp_path / "counts.csv"
+    proc = subprocess.run(
+        [sys.executable, str(bench), "--rows", "120", "--genes", "300", "--path", str(csv_path)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    line = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert line["shape"] == [120, 300] and line["bytes"] == csv_path.stat().st_size
+    assert line["peak_rss_gb"] > 0 and line["load_seconds"] >= 0

@@ -289,7 +289,7 @@ def test_build_cohort_small(raw_files: dict[str, Path], tmp_path: Path) -> None:
     outputs = SimpleNamespace(
         **{name: tmp_path / "processed" / f"{name}.{ext}" for name, ext in [
             ("counts", "parquet"), ("dependency", "parquet"), ("response", "parquet"), ("drug_targets", "tsv"),
-            ("samples", "tsv"), ("id_mapping", "tsv"), ("dropped", "tsv")]}
+            ("samples", "tsv"), ("id_mapping", "tsv"), ("dropped", "tsv"), ("gene_mapping", "tsv")]}
     )
     write_cohort(cohort, outputs)
     counts = read_parquet_matrix(outputs.counts)

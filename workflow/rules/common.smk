@@ -42,6 +42,7 @@ DEMO_COHORT_INPUTS = {
     "ic50": "creammist_ic50.csv",
     "creammist_cell_lines": "creammist_cell_lines.csv",
     "drug_targets": "drug_targets.csv",
+    "synonyms": "symbol_synonyms.csv",
 }
 
 

@@ -27,6 +27,7 @@ rule build_cohort:
         samples=f"{PROCESSED}/samples.tsv",
         id_mapping=f"{PROCESSED}/id_mapping.tsv",
         dropped=f"{PROCESSED}/dropped.tsv",
+        gene_mapping=f"{PROCESSED}/gene_mapping.tsv",
     log:
         f"logs/build_cohort/{COHORT}.log",
     benchmark:
