@@ -1,7 +1,8 @@
 """Snakemake adapter: raw counts parquet → voom logCPM and weights parquet.
 
 Named input: counts (ModelID/sample × symbol parquet from build_cohort).
-Named outputs: expression (voom log2-CPM), weights (voom precision weights), same shape.
+Named outputs: expression (voom log2-CPM), weights (voom precision weights), same shape;
+dropped_genes (gene, reason: not_in_universe / low_expression).
 Params (all optional):
   gene_universe  path to a text file with one symbol per line, or "" for no restriction;
   min_count      low-expression filter: minimum raw count (0 = filter off, the default);
@@ -23,7 +24,7 @@ import pandas as pd  # noqa: E402
 
 import normalize  # noqa: E402
 from rule_utils import setup_rule_logging  # noqa: E402
-from io_utils import read_parquet_matrix, write_parquet_matrix  # noqa: E402
+from io_utils import read_parquet_matrix, write_parquet_matrix, write_tsv  # noqa: E402
 
 log = logging.getLogger("voom_normalize")
 
@@ -88,6 +89,11 @@ def main(smk) -> None:
         log.info("voom: %d samples × %d genes", *expression.shape)
         write_parquet_matrix(expression, smk.output.expression)
         write_parquet_matrix(weights, smk.output.weights)
+        dropped_table = pd.DataFrame(
+            [(gene, reason) for reason, genes in dropped.items() for gene in genes],
+            columns=["gene", "reason"],
+        )
+        write_tsv(dropped_table, smk.output.dropped_genes)
     except Exception:
         log.exception("voom_normalize failed")
         raise

@@ -46,6 +46,7 @@ rule voom_expression:
     output:
         expression=f"{PROCESSED}/expression.parquet",
         weights=f"{PROCESSED}/voom_weights.parquet",
+        dropped_genes=f"{PROCESSED}/voom_dropped_genes.tsv",
     log:
         f"logs/voom_expression/{COHORT}.log",
     benchmark:
