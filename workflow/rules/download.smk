@@ -1,0 +1,229 @@
+# Download rules for the real sources (config section `download`, schema in
+# workflow/schemas/sections/download.schema.yaml).
+# Library code: scripts/download.py (HTTP, checksums, manifest, CREAMMIST crawl) and
+# scripts/annotation.py (GTF and gene_info conversions).
+import download as dl
+
+DL = config["download"]
+DL_PLAN = dl.planned_downloads(DL)
+DL_GTF = f"resources/raw/annotation/{dl.url_basename(DL['gencode']['url'])}"
+DL_GENE_INFO = f"resources/raw/annotation/{dl.url_basename(DL['synonyms']['url'])}"
+
+if config["data"]["source"] == "download":
+    # The default target fetches every file of the enabled sources.
+    STAGE_TARGETS.extend(p.path for s in DL["sources"] for p in DL_PLAN[s])
+    if DL["offline"]:
+        # Air-gapped: fail at parse time, naming every missing file and where to put it.
+        _dl_missing = dl.missing_offline(p for s in DL["sources"] for p in DL_PLAN[s])
+        if _dl_missing:
+            raise dl.OfflineError(dl.offline_message(_dl_missing))
+
+
+# Downloads run on the submitting host (network access); conversions may run anywhere.
+localrules:
+    download_all,
+    download_depmap,
+    download_creammist,
+    download_drug_targets,
+    download_tahoe_plate,
+    download_tahoe_metadata,
+    download_pdx_workbook,
+    download_gencode_gtf,
+    download_ncbi_gene_info,
+    download_enrichr,
+
+
+wildcard_constraints:
+    depmap_file=dl.alternation(DL["depmap"]["files"]),
+    tahoe_plate=r"\d+",
+    tahoe_metadata=dl.alternation(DL["tahoe"]["metadata"]),
+    enrichr_library=r"[A-Za-z0-9_.-]+",
+
+
+rule download_all:
+    input:
+        [p.path for s in DL["sources"] for p in DL_PLAN[s]],
+    output:
+        touch("resources/raw/.download_all.done"),
+    log:
+        "logs/download/download_all.log",
+
+
+rule download_depmap:
+    output:
+        "resources/raw/depmap/{depmap_file}",
+    log:
+        "logs/download/depmap/{depmap_file}.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        release=DL["depmap"]["release"],
+        figshare_api=DL["depmap"]["figshare_api"],
+        figshare_article=DL["depmap"]["figshare_article"],
+    script:
+        "../../scripts/fetch_depmap.py"
+
+
+rule download_creammist:
+    output:
+        ic50="resources/raw/creammist/creammist_ic50.csv",
+        cell_lines="resources/raw/creammist/creammist_cell_lines.csv",
+    log:
+        "logs/download/creammist.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        api=DL["creammist"]["api"],
+        release=DL["creammist"]["release"],
+        drugs=DL["creammist"]["drugs"],
+        dataset=DL["creammist"]["dataset"],
+        ic50_field=DL["creammist"]["ic50_field"],
+        cell_lines_endpoint=DL["creammist"]["cell_lines_endpoint"],
+        cache="resources/raw/creammist/cache",
+    script:
+        "../../scripts/fetch_creammist.py"
+
+
+rule download_drug_targets:
+    output:
+        "resources/raw/annotation/drug_targets.csv",
+    log:
+        "logs/download/drug_targets.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        source="drug_targets",
+        release=DL["drug_targets"]["release"],
+        url=DL["drug_targets"]["url"],
+        sha256=DL["drug_targets"]["sha256"],
+        validate="drug_targets",
+    script:
+        "../../scripts/fetch_url.py"
+
+
+rule download_tahoe_plate:
+    output:
+        "resources/raw/tahoe/plate{tahoe_plate}_filt_Vevo_Tahoe100M_WServicesFrom_ParseGigalab.h5ad",
+    log:
+        "logs/download/tahoe/plate{tahoe_plate}.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        source="tahoe",
+        release=DL["tahoe"]["release"],
+        url=lambda wildcards: dl.tahoe_url(DL["tahoe"], plate=wildcards.tahoe_plate),
+    script:
+        "../../scripts/fetch_url.py"
+
+
+rule download_tahoe_metadata:
+    output:
+        "resources/raw/tahoe/metadata/{tahoe_metadata}",
+    log:
+        "logs/download/tahoe/metadata/{tahoe_metadata}.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        source="tahoe",
+        release=DL["tahoe"]["release"],
+        url=lambda wildcards: dl.tahoe_url(
+            DL["tahoe"], metadata=wildcards.tahoe_metadata
+        ),
+    script:
+        "../../scripts/fetch_url.py"
+
+
+rule download_pdx_workbook:
+    output:
+        "resources/raw/pdx/nm.3954-S2.xlsx",
+    log:
+        "logs/download/pdx_workbook.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        source="pdx",
+        release=DL["pdx"]["release"],
+        url=DL["pdx"]["url"],
+        sha256=DL["pdx"]["sha256"],
+    script:
+        "../../scripts/fetch_url.py"
+
+
+rule download_gencode_gtf:
+    output:
+        DL_GTF,
+    log:
+        "logs/download/gencode_gtf.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        source="gencode",
+        release=DL["gencode"]["release"],
+        url=DL["gencode"]["url"],
+        md5sums_url=DL["gencode"]["md5sums_url"],
+    script:
+        "../../scripts/fetch_url.py"
+
+
+rule gencode_gene_spans:
+    input:
+        DL_GTF,
+    output:
+        "resources/raw/annotation/gencode_v19_gene_spans.csv",
+    log:
+        "logs/download/gencode_gene_spans.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        kind="gene_spans",
+    script:
+        "../../scripts/fetch_annotation_tables.py"
+
+
+rule download_ncbi_gene_info:
+    output:
+        DL_GENE_INFO,
+    log:
+        "logs/download/ncbi_gene_info.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        source="synonyms",
+        release=DL["synonyms"]["release"],
+        url=DL["synonyms"]["url"],
+    script:
+        "../../scripts/fetch_url.py"
+
+
+rule symbol_synonyms:
+    input:
+        DL_GENE_INFO,
+    output:
+        "resources/raw/annotation/symbol_synonyms.csv",
+    log:
+        "logs/download/symbol_synonyms.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        kind="synonyms",
+        tax_id=DL["synonyms"]["tax_id"],
+    script:
+        "../../scripts/fetch_annotation_tables.py"
+
+
+rule download_enrichr:
+    output:
+        "resources/raw/enrichr/{enrichr_library}.gmt",
+    log:
+        "logs/download/enrichr/{enrichr_library}.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        source="enrichr",
+        release=DL["enrichr"]["release"],
+        url=lambda wildcards: DL["enrichr"]["url"].format(
+            library=wildcards.enrichr_library
+        ),
+        validate="gmt",
+    script:
+        "../../scripts/fetch_url.py"

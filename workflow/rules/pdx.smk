@@ -1,0 +1,60 @@
+# PDX validation data (Gao et al. 2015; FORGE_METHOD §5): workbook → pseudo-counts, voom
+# logCPM and response tables of one tumour type and treatment (config section `pdx`).
+PDX = config["pdx"]
+PDX_PROCESSED = "resources/processed/pdx"
+PDX_OUTPUTS = {
+    "pseudocounts": f"{PDX_PROCESSED}/pseudocounts.parquet",
+    "expression": f"{PDX_PROCESSED}/expression.parquet",
+    "response": f"{PDX_PROCESSED}/response.tsv",
+    "sensitivity": f"{PDX_PROCESSED}/sensitivity.tsv",
+    "gene_mapping": f"{PDX_PROCESSED}/gene_mapping.tsv",
+    "dropped": f"{PDX_PROCESSED}/dropped.tsv",
+}
+PDX_SHEET_CSVS = {
+    "fpkm": PDX["files"]["fpkm_csv"],
+    "raw_data": PDX["files"]["raw_data_csv"],
+    "curve_metrics": PDX["files"]["curve_metrics_csv"],
+}
+if any(PDX_SHEET_CSVS.values()) and not all(PDX_SHEET_CSVS.values()):
+    raise ValueError(
+        "invalid configuration:\n  pdx.files: fpkm_csv, raw_data_csv and curve_metrics_csv "
+        "must be given together"
+    )
+if any(PDX_SHEET_CSVS.values()) and PDX["files"]["workbook"]:
+    raise ValueError(
+        "invalid configuration:\n  pdx.files: give either workbook or the three sheet CSVs"
+    )
+
+# Inputs depend on the configuration only: the three sheet CSVs or the workbook, plus the
+# gene spans and synonyms (default: the demo or downloaded raw files).
+PDX_INPUTS = (
+    dict(PDX_SHEET_CSVS)
+    if all(PDX_SHEET_CSVS.values())
+    else {"workbook": PDX["files"]["workbook"] or raw_file("nm.3954-S2.xlsx")}
+)
+PDX_INPUTS["gene_spans"] = PDX["files"]["gene_spans"] or raw_file(
+    "gencode_v19_gene_spans.csv"
+)
+PDX_INPUTS["synonyms"] = PDX["files"]["synonyms"] or raw_file("symbol_synonyms.csv")
+
+
+rule pdx_process:
+    input:
+        **PDX_INPUTS,
+    output:
+        **PDX_OUTPUTS,
+    log:
+        "logs/pdx_process.log",
+    benchmark:
+        "benchmarks/runs/pdx_process.tsv"
+    conda:
+        "../../envs/data.yaml"
+    resources:
+        mem_mb=4000,
+    params:
+        settings=PDX,
+    script:
+        "../../scripts/pdx_process.py"
+
+
+STAGE_TARGETS.extend(PDX_OUTPUTS.values())

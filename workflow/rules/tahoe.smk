@@ -1,0 +1,96 @@
+# Tahoe-100M pseudo-bulk (FORGE_METHOD section 5): one streaming job per plate, a combine
+# step (alias mapping, samples, QC), then voom of DMSO and treated samples separately.
+TAHOE = config["tahoe"]
+TAHOE_OUT = "resources/processed/tahoe"
+TAHOE_PLATE_FILE = (
+    "tahoe/plate{plate}_filt_Vevo_Tahoe100M_WServicesFrom_ParseGigalab.h5ad"
+)
+TAHOE_PLATE_OUT = f"{TAHOE_OUT}/plates/plate{{plate}}"
+# Inputs of the combine step: every plate's tables, the synonyms, optionally the cohort
+# counts whose genes are the reference of the gene-mapping report.
+TAHOE_COMBINE_INPUTS = {
+    kind: expand(f"{TAHOE_PLATE_OUT}.{suffix}", plate=TAHOE["plates"])
+    for kind, suffix in [
+        ("counts", "counts.parquet"),
+        ("samples", "samples.tsv"),
+        ("qc", "qc.tsv"),
+    ]
+}
+TAHOE_COMBINE_INPUTS["synonyms"] = raw_file("symbol_synonyms.csv")
+if TAHOE["gene_reference"] == "cohort":
+    TAHOE_COMBINE_INPUTS["reference"] = f"{PROCESSED}/counts.parquet"
+
+
+rule tahoe_pseudobulk_plate:
+    input:
+        h5ad=lambda wildcards: raw_file(TAHOE_PLATE_FILE.format(plate=wildcards.plate)),
+    output:
+        counts=f"{TAHOE_PLATE_OUT}.counts.parquet",
+        samples=f"{TAHOE_PLATE_OUT}.samples.tsv",
+        qc=f"{TAHOE_PLATE_OUT}.qc.tsv",
+    log:
+        "logs/tahoe/pseudobulk_plate{plate}.log",
+    benchmark:
+        "benchmarks/runs/tahoe/pseudobulk_plate{plate}.tsv"
+    wildcard_constraints:
+        plate=r"\d+",
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+    params:
+        drug=TAHOE["drug"],
+        control=TAHOE["control"],
+        pass_filter=TAHOE["pass_filter"],
+        chunk_rows=TAHOE["chunk_rows"],
+        qc=TAHOE["qc"],
+    script:
+        "../../scripts/tahoe_pseudobulk.py"
+
+
+rule tahoe_combine:
+    input:
+        unpack(lambda wildcards: TAHOE_COMBINE_INPUTS),
+    output:
+        counts=f"{TAHOE_OUT}/pseudobulk_counts.parquet",
+        samples=f"{TAHOE_OUT}/samples.tsv",
+        gene_mapping=f"{TAHOE_OUT}/gene_mapping.tsv",
+        qc=f"{TAHOE_OUT}/qc.tsv",
+    log:
+        "logs/tahoe/combine.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        min_cells=TAHOE["min_cells"],
+    script:
+        "../../scripts/tahoe_combine.py"
+
+
+rule tahoe_voom:
+    input:
+        counts=f"{TAHOE_OUT}/pseudobulk_counts.parquet",
+        samples=f"{TAHOE_OUT}/samples.tsv",
+    output:
+        dmso=f"{TAHOE_OUT}/expression_dmso.parquet",
+        treated=f"{TAHOE_OUT}/expression_treated.parquet",
+    log:
+        "logs/tahoe/voom.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        control=TAHOE["control"],
+    script:
+        "../../scripts/tahoe_voom.py"
+
+
+STAGE_TARGETS.extend(
+    [
+        f"{TAHOE_OUT}/pseudobulk_counts.parquet",
+        f"{TAHOE_OUT}/samples.tsv",
+        f"{TAHOE_OUT}/gene_mapping.tsv",
+        f"{TAHOE_OUT}/qc.tsv",
+        f"{TAHOE_OUT}/expression_dmso.parquet",
+        f"{TAHOE_OUT}/expression_treated.parquet",
+    ]
+)
