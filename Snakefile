@@ -19,4 +19,5 @@ include: "workflow/rules/pdx.smk"
 rule all:
     default_target: True
     input:
-        all_outputs(),
+        STAGE_TARGETS,
+        all_outputs,

@@ -14,6 +14,9 @@ from typing import Any
 import jsonschema
 import yaml
 
+from io_utils import InputFormatError
+from pairs import read_pairs_table
+
 
 class ConfigError(ValueError):
     """Invalid configuration; the message lists each problem with its key path."""
@@ -46,11 +49,16 @@ def _key_path(path: Any) -> str:
 def _fill_defaults(instance: Any, schema: dict) -> None:
     """Insert schema defaults, recursively, for missing keys (objects and array items)."""
     if isinstance(instance, dict):
-        for key, sub in schema.get("properties", {}).items():
+        properties = schema.get("properties", {})
+        for key, sub in properties.items():
             if key not in instance and "default" in sub:
                 instance[key] = copy.deepcopy(sub["default"])
             if key in instance:
                 _fill_defaults(instance[key], sub)
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):  # mappings of user-named entries (e.g. scoring cohorts)
+            for key in instance.keys() - properties.keys():
+                _fill_defaults(instance[key], extra)
     elif isinstance(instance, list) and isinstance(schema.get("items"), dict):
         for item in instance:
             _fill_defaults(item, schema["items"])
@@ -83,7 +91,11 @@ def validate_config(config: dict, schema_path: str | Path, base_dir: str | Path 
     problems = _check_files(config, Path(base_dir))
     if problems:
         raise ConfigError("missing input files:\n  " + "\n  ".join(problems))
-    _check_pairs(config)
+    if not config["pairs"]["auto"]:
+        try:
+            read_pairs_table(Path(base_dir) / config["pairs"]["table"])
+        except InputFormatError as err:
+            raise ConfigError(f"pairs.table: {err}") from err
     return config
 
 
@@ -98,19 +110,16 @@ def _check_files(config: dict, base_dir: Path) -> list[str]:
         for key, value in files.items():
             if not (base_dir / value).is_file():
                 problems.append(f"data.files.{key}: file not found: {value}")
-    universe = config["normalisation"]["gene_universe"]
-    if universe and not (base_dir / universe).is_file():
-        problems.append(f"normalisation.gene_universe: file not found: {universe}")
+    optional_files = {
+        "normalisation.gene_universe": config["normalisation"]["gene_universe"],
+        "split.file": config["split"]["file"],
+        "genes.file": config["genes"]["file"],
+    }
+    if not config["pairs"]["auto"]:
+        optional_files["pairs.table"] = config["pairs"]["table"]
+    for name, cohort in config["scoring"]["cohorts"].items():
+        optional_files[f"scoring.cohorts.{name}.path"] = cohort["path"]
+    for key, value in optional_files.items():
+        if value and not (base_dir / value).is_file():
+            problems.append(f"{key}: file not found: {value}")
     return problems
-
-
-def _check_pairs(config: dict) -> None:
-    names = []
-    for i, pair in enumerate(config["pairs"]):
-        pair.setdefault("name", f"{pair['target']}_{pair['drug']}")
-        names.append(pair["name"])
-        if pair["drug"] in pair["extra_drugs"]:
-            raise ConfigError(f"pairs[{i}].extra_drugs: repeats the pair's drug {pair['drug']!r}")
-    duplicated = sorted({n for n in names if names.count(n) > 1})
-    if duplicated:
-        raise ConfigError(f"pairs: duplicated pair name(s) {duplicated}; set pairs[i].name")

@@ -54,6 +54,35 @@ def split_samples(samples: Sequence[str], test_fraction: float, seed: int) -> pd
     return pd.Series(labels, index=pd.Index(ordered, name="sample"), name="split").sort_index()
 
 
+def split_by_lineage(lineage: pd.Series, test_fraction: float, seed: int) -> pd.Series:
+    """Lineage-blind split: whole lineages are held out.
+
+    Lineages (missing ones form one group) are sorted, shuffled with
+    ``default_rng(SeedSequence(seed))`` and moved to the test set in that order until
+    it holds at least ``floor(test_fraction * n)`` samples, so no lineage has samples
+    on both sides.
+    """
+    if not lineage.index.is_unique:
+        raise ValueError("sample names must be unique to split by cell line")
+    groups = lineage.fillna("(missing lineage)").astype(str)
+    names = np.array(sorted(groups.unique()), dtype=object)
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    rng.shuffle(names)
+    wanted = math.floor(test_fraction * len(groups))
+    sizes = groups.value_counts()
+    test_lineages, n_test = [], 0
+    for name in names:
+        if n_test >= wanted:
+            break
+        test_lineages.append(name)
+        n_test += int(sizes[name])
+    labels = np.where(groups.isin(test_lineages), "test", "train")
+    split = pd.Series(labels, index=pd.Index(lineage.index, name="sample"), name="split").sort_index()
+    if (split == "train").sum() == 0:
+        raise ValueError("lineage-blind split left no training samples; lower split.test_fraction")
+    return split
+
+
 def select_correlated_genes(
     expression: pd.DataFrame,
     targets: pd.DataFrame,
@@ -177,7 +206,8 @@ class ForgeModel:
             raise InputFormatError("expression contains NaN or infinite values in model genes")
         G = (aligned - self.gene_mean) / self.gene_sd
         G[:, np.isnan(G).all(axis=0)] = 0.0  # missing genes: z = 0 (MISSING_GENE_RULE)
-        weights = self.benefit_weights()
+        # the weight a missing gene would have had: benefit weight (joint) or coefficient
+        weights = self.benefit_weights() if len(self.targets) > 1 else self.W @ self.heads[:, 0]
         missing_table = pd.DataFrame(
             {"gene": missing, "benefit_weight": [weights[self.genes.index(g)] for g in missing]}
         )

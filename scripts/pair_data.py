@@ -27,7 +27,7 @@ def assemble_outputs(
 
     Returns
     -------
-    outputs : DataFrame (samples x [dependency, IC50]) sorted by sample
+    outputs : DataFrame (samples x [dependency, IC50, extra drugs' IC50 (may be NaN)]), sorted
     dropped : DataFrame (sample, reason) for every sample with some but not all data
     """
     sources = sources or {}
@@ -52,10 +52,19 @@ def assemble_outputs(
         index=samples,
     )
     complete = has.index[has.all(axis=1)]
-    dep_col, ic50_col = output_columns(pair)
+    columns = output_columns(pair, multi_drug=True)
     outputs = pd.DataFrame(
-        {dep_col: dependency.loc[complete, target], ic50_col: response.loc[complete, drug]}
-    ).sort_index()
+        {columns[0]: dependency.loc[complete, target], columns[1]: response.loc[complete, drug]}
+    )
+    # extra drugs of the multi-drug model: kept where measured (NaN elsewhere)
+    for extra, column in zip(pair.get("extra_drugs", []), columns[2:]):
+        if extra not in response.columns:
+            raise InputFormatError(
+                f"{sources.get('response', 'response matrix')}: extra drug column '{extra}' "
+                f"of pair {pair['name']} not found"
+            )
+        outputs[column] = response[extra].reindex(complete)
+    outputs = outputs.sort_index()
     outputs.index.name = "sample"
     incomplete = has.loc[~has.all(axis=1)]
     dropped = pd.DataFrame(

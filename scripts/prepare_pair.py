@@ -5,34 +5,72 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from forge_model import select_correlated_genes, split_samples  # noqa: E402
-from io_utils import read_parquet_matrix, write_tsv  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from forge_model import select_correlated_genes, split_by_lineage, split_samples  # noqa: E402
+from io_utils import InputFormatError, read_parquet_matrix, write_tsv  # noqa: E402
 from pair_data import assemble_outputs  # noqa: E402
+from pairs import pair_record  # noqa: E402
 from rule_utils import setup_rule_logging  # noqa: E402
+
+
+def read_fixed_split(path: str, samples: pd.Index) -> tuple[pd.Series, pd.DataFrame]:
+    """A given split restricted to the pair's samples; samples it lacks are reported."""
+    table = pd.read_csv(path, sep=None, engine="python", dtype=str)
+    missing = [c for c in ("sample", "split") if c not in table.columns]
+    if missing:
+        raise InputFormatError(f"{path}: missing column(s) {missing}; expected sample, split")
+    bad = sorted(set(table["split"]) - {"train", "test"})
+    if bad:
+        raise InputFormatError(f"{path}: column 'split' has values {bad}; expected train or test")
+    split = table.set_index("sample")["split"]
+    not_in_split = samples.difference(split.index)
+    dropped = pd.DataFrame({"sample": not_in_split, "reason": "not in the fixed split file"})
+    split = split.reindex(samples.intersection(split.index)).sort_index()
+    split.index.name = "sample"
+    return split, dropped
 
 
 def main(smk) -> None:
     log = setup_rule_logging(smk, "prepare_pair")
-    pair = smk.params.pair
+    pair = pair_record(smk.input.pairs, smk.wildcards.pair)
     expression = read_parquet_matrix(smk.input.expression)
     dependency = read_parquet_matrix(smk.input.dependency)
     response = read_parquet_matrix(smk.input.response)
     sources = dict(dependency=smk.input.dependency, response=smk.input.response)
     outputs, dropped = assemble_outputs(expression, dependency, response, pair, sources)
     log.info("pair %s: %d samples with complete data, %d dropped", pair["name"], len(outputs), len(dropped))
-    if len(outputs) < 20:
-        raise ValueError(f"pair {pair['name']}: only {len(outputs)} samples have expression, dependency and IC50")
 
-    split = split_samples(outputs.index, smk.params.split["test_fraction"], smk.params.split["seed"])
+    settings = smk.params.split
+    if "split_file" in smk.input.keys():
+        split, not_in_file = read_fixed_split(smk.input.split_file, outputs.index)
+        dropped = pd.concat([dropped, not_in_file], ignore_index=True)
+        log.info("fixed split from %s", smk.input.split_file)
+    elif settings["scheme"] == "lineage":
+        samples = pd.read_csv(smk.input.samples, sep="\t", index_col="ModelID")
+        lineage = samples["OncotreeLineage"].reindex(outputs.index)
+        split = split_by_lineage(lineage, settings["test_fraction"], settings["seed"])
+        held_out = sorted(lineage[split == "test"].fillna("(missing lineage)").unique())
+        log.info("lineage-blind split; held-out lineages: %s", ", ".join(held_out))
+    else:
+        split = split_samples(outputs.index, settings["test_fraction"], settings["seed"])
     train = split.index[split == "train"]
-    forced = [pair["target"]] if smk.params.genes["include_target"] else []
-    if forced and pair["target"] not in expression.columns:
-        log.warning("target gene %s has no expression column; not forced into the gene set", pair["target"])
-    genes = select_correlated_genes(
-        expression.loc[train], outputs.loc[train], smk.params.genes["n_per_target"], forced
-    )
-    log.info("%d train / %d test samples, %d genes selected on training samples",
-             len(train), (split == "test").sum(), len(genes))
+
+    if "genes_file" in smk.input.keys():
+        listed = [g.strip() for g in Path(smk.input.genes_file).read_text().split() if g.strip()]
+        absent = [g for g in listed if g not in expression.columns]
+        if absent:
+            raise InputFormatError(f"{smk.input.genes_file}: {len(absent)} genes have no expression column, e.g. {absent[:5]}")
+        genes = pd.DataFrame({"gene": listed, "selected_for": "genes.file"}).set_index("gene")
+    else:
+        forced = [pair["target"]] if smk.params.genes["include_target"] else []
+        if forced and pair["target"] not in expression.columns:
+            log.warning("target gene %s has no expression column; not forced into the gene set", pair["target"])
+        columns = outputs.columns[:2]
+        genes = select_correlated_genes(
+            expression.loc[train], outputs.loc[train, columns], smk.params.genes["n_per_target"], forced
+        )
+    log.info("%d train / %d test samples, %d genes", len(train), (split == "test").sum(), len(genes))
     write_tsv(split.reset_index(), smk.output.split)
     write_tsv(genes.reset_index(), smk.output.genes)
     write_tsv(dropped, smk.output.dropped)

@@ -1,6 +1,12 @@
-"""Rule adapter: fit the joint FORGE model of one pair on its training samples."""
+"""Rule adapter: every model kind x replicate of one pair, on its training samples.
 
+Writes ``<models>/<kind>/rep<b>/model.{npz,json}``; replicate 0 of the joint model is
+the pair's reported model.
+"""
+
+import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -8,29 +14,52 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import pandas as pd  # noqa: E402
 
-from forge_model import fit_pair_models  # noqa: E402
-from pair_data import load_pair, output_columns  # noqa: E402
-from rule_utils import setup_rule_logging  # noqa: E402
+from pair_data import load_pair  # noqa: E402
+from pairs import pair_record  # noqa: E402
+from rule_utils import blas_threads, setup_rule_logging  # noqa: E402
+from training import fit_replicates, replicate_seeds, solver_options  # noqa: E402
+
+
+def model_kinds(configured: list[str], pair: dict) -> list[str]:
+    """Configured kinds; joint always; multi_drug only with extra drugs."""
+    kinds = ["joint"] + [k for k in configured if k != "joint"]
+    return [k for k in kinds if k != "multi_drug" or pair["extra_drugs"]]
 
 
 def main(smk) -> None:
     log = setup_rule_logging(smk, "train_pair")
-    pair, settings = smk.params.pair, dict(smk.params.model)
+    log.info("job threads (BLAS limit): %d", smk.threads)
+    pair = pair_record(smk.input.pairs, smk.wildcards.pair)
     data = load_pair(smk.input, pair, smk.input.split)
     genes = pd.read_csv(smk.input.genes, sep="\t")["gene"].tolist()
-    n_components, seed = settings.pop("n_components"), settings.pop("seed")
-    log.info("pair %s: %d train samples, %d genes, k=%d, seed=%d, %s rule",
-             pair["name"], len(data.train), len(genes), n_components, seed, settings["update"])
-    model = fit_pair_models(
-        data, genes, [seed], n_components, settings, output_columns(pair),
-        metadata=dict(pair=pair["name"], target=pair["target"], drug=pair["drug"], kind="joint",
-                      control=pair["control"]),
-    )[0]
-    log.info("fitted: %d iterations, converged=%s, rank=%d, final objective %.6g",
-             model.metadata["n_iter"], model.metadata["converged"], model.metadata["rank"],
-             model.metadata["final_loss"])
-    model.save(Path(smk.output.model[0]).parent)
+    model = dict(smk.params.model)
+    chosen = json.loads(Path(smk.input.chosen).read_text())
+    source = chosen.pop("source")
+    model.update(chosen)
+    seeds = replicate_seeds(model["seed"], model["replicates"])
+    kinds = model_kinds(model["kinds"], pair)
+    log.info("pair %s: %d train samples, %d genes, k=%d, %s rule, kinds %s, seeds %s (hyper-parameters from %s)",
+             pair["name"], len(data.train), len(genes), model["n_components"], model["update"], kinds, seeds, source)
+    metadata = dict(pair=pair["name"], target=pair["target"], drug=pair["drug"], control=pair["control"],
+                    hyperparameter_source=source)
+    fitted = fit_replicates(data, genes, kinds, seeds, model["n_components"], solver_options(model), metadata)
+
+    out = Path(smk.output.models)
+    staging = out.with_name(out.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        for kind, models in fitted.items():
+            for b, fitted_model in enumerate(models):
+                fitted_model.metadata["replicate"] = b
+                fitted_model.save(staging / kind / f"rep{b:02d}")
+            log.info("%s: %d replicates, final objective %s", kind, len(models),
+                     [round(m.metadata["final_loss"], 4) for m in models])
+        shutil.rmtree(out, ignore_errors=True)
+        os.replace(staging, out)  # the directory appears complete or not at all
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main(snakemake)  # noqa: F821
+    with blas_threads(snakemake):  # noqa: F821
+        main(snakemake)  # noqa: F821

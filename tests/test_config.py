@@ -22,15 +22,26 @@ def check(config: dict, base_dir: Path = REPO) -> dict:
 def test_default_config_is_valid_and_gets_defaults() -> None:
     config = check(DEFAULT)
     assert config["model"]["tol"] is None and config["model"]["inner_steps"] == 10
-    assert config["scoring"]["max_missing_fraction"] == 0.5
-    assert [p["name"] for p in config["pairs"]][:2] == ["EGFR_ERLOTINIB", "NAMPT_DAPORINAD"]
-    assert config["pairs"][1]["extra_drugs"] == [] and config["pairs"][3]["control"] is True
+    assert config["scoring"]["max_missing_fraction"] == 0.5 and config["scoring"]["cohorts"] == {}
+    assert config["pairs"] == {"table": "config/pairs.tsv", "auto": False, "min_cell_lines": 300}
+    assert config["tuning"]["cv"]["enabled"] is False and config["baselines"]["cv_folds"] == 5
 
 
 def test_minimal_config_takes_every_default() -> None:
-    config = check({"pairs": [{"target": "EGFR", "drug": "ERLOTINIB"}]})
+    config = check({})
     assert config["data"]["source"] == "demo" and config["split"]["test_fraction"] == 0.2
     assert config["model"]["n_components"] == 40 and config["model"]["learning_rate"] == 1e-3
+    assert config["model"]["replicates"] == 10 and config["split"]["scheme"] == "random"
+    assert config["tuning"]["k_grid"] == list(range(10, 151, 10)) and config["tuning"]["n_init"] == 5
+
+
+def test_section_defaults_fill_user_named_entries(tmp_path: Path) -> None:
+    (tmp_path / "cohort.csv").write_text("sample,EGFR\na,1\n")
+    (tmp_path / "pairs.tsv").write_text("drug\ttarget\nERLOTINIB\tEGFR\n")
+    config = check(
+        {"pairs": {"table": "pairs.tsv"}, "scoring": {"cohorts": {"mine": {"path": "cohort.csv"}}}}, tmp_path
+    )
+    assert config["scoring"]["cohorts"]["mine"] == {"path": "cohort.csv", "kind": "normalised"}
 
 
 @pytest.mark.parametrize(
@@ -41,9 +52,10 @@ def test_minimal_config_takes_every_default() -> None:
         (lambda c: c["model"].update(max_iter="many"), "model.max_iter: 'many' is not of type 'integer'"),
         (lambda c: c["model"].update(update="adam"), "model.update: 'adam' is not one of"),
         (lambda c: c["split"].update(test_fraction=1.5), "split.test_fraction: 1.5 is greater than or equal"),
-        (lambda c: c["pairs"][0].pop("drug"), "pairs[0]: 'drug' is a required property"),
-        (lambda c: c["pairs"][1].update(extra_drugs="GEFITINIB"), "pairs[1].extra_drugs: 'GEFITINIB' is not of type 'array'"),
-        (lambda c: c.pop("pairs"), "<top level>: 'pairs' is a required property"),
+        (lambda c: c["pairs"].update(auto="yes"), "pairs.auto: 'yes' is not of type 'boolean'"),
+        (lambda c: c["split"].update(scheme="tissue"), "split.scheme: 'tissue' is not one of"),
+        (lambda c: c.update(tuning={"k_grid": [0]}), "tuning.k_grid[0]: 0 is less than the minimum of 1"),
+        (lambda c: c.update(tahoe={"plates": "7"}), "tahoe.plates: '7' is not of type 'array'"),
     ],
 )
 def test_bad_values_name_the_key(edit, expected: str) -> None:
@@ -68,11 +80,15 @@ def test_missing_input_files_are_listed(tmp_path: Path) -> None:
     assert "data.files.models" not in message
 
 
-def test_duplicated_pair_names_are_rejected() -> None:
-    config = copy.deepcopy(DEFAULT)
-    config["pairs"].append({"target": "EGFR", "drug": "ERLOTINIB"})
-    with pytest.raises(ConfigError, match=r"duplicated pair name\(s\) \['EGFR_ERLOTINIB'\]"):
-        check(config)
+def test_pairs_table_problems_stop_the_parse(tmp_path: Path) -> None:
+    (tmp_path / "pairs.tsv").write_text("drug\ttarget\nERLOTINIB\tEGFR\nERLOTINIB\tEGFR\n")
+    with pytest.raises(ConfigError, match=r"pairs.table: .*duplicated pair name\(s\) \['EGFR_ERLOTINIB'\]"):
+        check({"pairs": {"table": "pairs.tsv"}}, tmp_path)
+    (tmp_path / "pairs.tsv").write_text("drug\tgene\nERLOTINIB\tEGFR\n")
+    with pytest.raises(ConfigError, match=r"missing column\(s\) \['target'\]"):
+        check({"pairs": {"table": "pairs.tsv"}}, tmp_path)
+    with pytest.raises(ConfigError, match="pairs.table: file not found: nowhere.tsv"):
+        check({"pairs": {"table": "nowhere.tsv"}}, tmp_path)
 
 
 def test_snakemake_stops_at_parse_time_with_the_message(tmp_path: Path) -> None:

@@ -48,15 +48,25 @@ def pair_of(name: str) -> dict:
 
 
 def test_outputs_and_logs(demo_run: Path) -> None:
+    selected = read_tsv(demo_run / "results/pairs.tsv")
+    assert selected["name"].tolist() == PAIRS
+    assert selected.set_index("name").loc["EGFR_ERLOTINIB", "extra_drugs"] == "GEFITINIB"
+    assert (selected["n_cell_lines"] > 500).all()
     metrics = read_tsv(demo_run / "results/metrics.tsv")
-    assert len(metrics) == len(PAIRS) * 2 * 2  # pairs x {train, test} x {dependency, IC50}
     assert set(metrics["pair"]) == set(PAIRS)
     assert metrics.loc[metrics["pair"] == CONTROL, "control"].all()
+    expected_models = {"forge_joint", "forge_dependency_only", "forge_ic50_only", "training_mean",
+                       "lineage_mean", "ridge", "elastic_net"}
+    for pair in PAIRS:
+        assert expected_models <= set(metrics.loc[metrics["pair"] == pair, "model"])
+    assert "forge_multi_drug" in set(metrics.loc[metrics["pair"] == "EGFR_ERLOTINIB", "model"])
+    forge = metrics[metrics["model"].str.startswith("forge_")]
+    assert set(forge.groupby(["pair", "model"])["replicate"].nunique()) == {10}
     for column in ("pearson", "spearman", "r2", "mae", "mse", "c_index"):
-        assert metrics[column].notna().all(), column
-    for rule in ("demo_raw_data", "collect_metrics"):
+        assert forge[column].notna().all(), column
+    for rule in ("demo_raw_data", "select_pairs", "compare_pairs"):
         assert (demo_run / f"logs/{rule}.log").is_file()
-    for rule in ("prepare_pair", "train_pair", "evaluate_pair"):
+    for rule in ("prepare_pair", "tune_pair", "train_pair", "baselines_pair", "evaluate_pair"):
         for pair in PAIRS:
             assert (demo_run / f"logs/{rule}/{pair}.log").is_file()
     # nothing left to do: outputs are complete and up to date
@@ -76,9 +86,10 @@ def test_split_is_disjoint_and_scores_cover_the_cohort(demo_run: Path) -> None:
         assert set(scores.index) == set(expression.index)
         labelled = scores.loc[scores["split"] != "unlabelled", "split"]
         assert labelled.sort_index().equals(split.set_index("sample")["split"].sort_index())
-        assert set(scores["score_group"]) == {"high", "low"}
+        assert set(scores.loc[labelled.index, "median_group"]) == {"high", "low"}
+        assert set(scores.loc[labelled.index, "quartile"]) == {"Q1", "Q2", "Q3", "Q4"}
         # the score is D_hat - I_hat on the centred scale
-        model = load_model(demo_run / f"results/models/{pair}/joint")
+        model = load_model(demo_run / f"results/models/{pair}/joint/rep00")
         centred = scores[f"predicted_{pair_of(pair)['target']}_dependency"] - model.target_mean[0]
         centred -= scores[f"predicted_{pair_of(pair)['drug']}_ic50"] - model.target_mean[1]
         np.testing.assert_allclose(scores["benefit_score"], centred, rtol=1e-9, atol=1e-9)
@@ -86,20 +97,21 @@ def test_split_is_disjoint_and_scores_cover_the_cohort(demo_run: Path) -> None:
 
 
 def test_model_metadata(demo_run: Path) -> None:
-    meta = json.loads((demo_run / "results/models/EGFR_ERLOTINIB/joint/model.json").read_text())
+    meta = json.loads((demo_run / "results/models/EGFR_ERLOTINIB/joint/rep00/model.json").read_text())
     genes = read_tsv(demo_run / "results/pairs/EGFR_ERLOTINIB/genes.tsv")["gene"].tolist()
     assert meta["genes"] == genes
     assert "EGFR" in genes  # the target gene is always included
     assert meta["seed"] == 42 and meta["hyperparameters"]["n_components"] == 40
     assert meta["hyperparameters"]["update"] == "reference"
     assert {"numpy", "scipy", "pandas", "python"} <= set(meta["versions"])
-    with np.load(demo_run / "results/models/EGFR_ERLOTINIB/joint/model.npz", allow_pickle=False) as z:
+    with np.load(demo_run / "results/models/EGFR_ERLOTINIB/joint/rep00/model.npz", allow_pickle=False) as z:
         assert z["W"].shape == (len(genes), 40)
 
 
 def test_planted_pairs_beat_control_and_shuffled_labels(demo_run: Path) -> None:
-    metrics = read_tsv(demo_run / "results/metrics.tsv")
-    test = metrics[metrics["split"] == "test"].set_index(["pair", "output"])["pearson"]
+    comparison = read_tsv(demo_run / "results/comparison.tsv")
+    joint = comparison[(comparison["split"] == "test") & (comparison["model"] == "forge_joint")]
+    test = joint.set_index(["pair", "output"])["pearson_mean"]
     control_best = max(abs(test[CONTROL].to_numpy()))
     for pair in PLANTED:
         target, drug = pair.split("_")
@@ -117,8 +129,9 @@ def test_planted_pairs_beat_control_and_shuffled_labels(demo_run: Path) -> None:
     train = data.train
     shuffled.loc[train] = data.outputs.loc[train].to_numpy()[rng.permutation(len(train))]
     genes = read_tsv(demo_run / "results/pairs/EGFR_ERLOTINIB/genes.tsv")["gene"].tolist()
+    columns = pair_data.output_columns(pair)
     model = fit_pair_models(
-        PairData(data.expression, shuffled, data.split), genes, [42], 40, dict(max_iter=500)
+        PairData(data.expression, shuffled, data.split), genes, [42], 40, dict(max_iter=500), columns
     )[0]
     shuffled_test = evaluate_model(model, data).query("split == 'test'")["pearson"]
     assert shuffled_test.abs().max() < 0.25
@@ -129,7 +142,8 @@ def test_planted_pairs_beat_control_and_shuffled_labels(demo_run: Path) -> None:
 def test_planted_module_genes_rank_top_of_total_influence(demo_run: Path, pair: str) -> None:
     planted = next(p for p in truth(demo_run)["planted_pairs"] if f"{p['target']}_{p['drugs'][0]}" == pair)
     module = planted["module_genes"]  # gene -> loading; positive loading raises the module
-    effects = read_tsv(demo_run / f"results/pairs/{pair}/gene_effects.tsv").set_index("gene")
+    effects = read_tsv(demo_run / f"results/pairs/{pair}/gene_effects.tsv")
+    effects = effects[(effects["model"] == "forge_joint") & (effects["replicate"] == 0)].set_index("gene")
     in_model = [g for g in module if g in effects.index]
     assert len(in_model) >= 20  # training-only selection found the module
     ranking = effects["TotalInfluence"].abs().sort_values(ascending=False)

@@ -11,9 +11,11 @@ config = validate_config(
 )
 
 COHORT = config["cohort"]
+# Final outputs of the other stages (Tahoe, PDX, ...): each stage's rule file
+# appends to this list, and the default target collects it.
+STAGE_TARGETS = []
 RAW_DEMO = "resources/raw/demo"
 PROCESSED = f"resources/processed/{COHORT}"
-PAIRS = {pair["name"]: pair for pair in config["pairs"]}
 
 DEMO_FILES = [
     "OmicsExpressionRNASeQCGeneCountProfile.csv",
@@ -71,6 +73,8 @@ def raw_file(name):
         return f"{RAW_DEMO}/{name}"
     if name.startswith("tahoe/"):
         return f"resources/raw/{name}"
+    if name.endswith(".gmt"):
+        return f"resources/raw/enrichr/{name}"
     return f"resources/raw/{RAW_SOURCE_OF[name]}/{name}"
 
 
@@ -81,21 +85,68 @@ def cohort_raw_inputs(wildcards):
     return {key: raw_file(name) for key, name in DEMO_COHORT_INPUTS.items()}
 
 
-def pair_config(wildcards):
-    return PAIRS[wildcards.pair]
+COHORT_MATRICES = dict(
+    expression=f"{PROCESSED}/expression.parquet",
+    dependency=f"{PROCESSED}/dependency.parquet",
+    response=f"{PROCESSED}/response.parquet",
+)
 
 
-# Final outputs of the other stages (Tahoe, PDX, ...): each stage's rule file
-# appends to this list, and the default target collects it.
-STAGE_TARGETS = []
+def pair_selection_inputs(wildcards):
+    """The cohort, and the configured pairs table unless pairs are listed automatically."""
+    inputs = dict(COHORT_MATRICES, drug_targets=f"{PROCESSED}/drug_targets.tsv")
+    if not config["pairs"]["auto"]:
+        inputs["table"] = config["pairs"]["table"]
+    return inputs
 
 
-def all_outputs():
-    outputs = ["results/metrics.tsv"] + STAGE_TARGETS
-    for pair in PAIRS:
+def prepare_pair_inputs(wildcards):
+    inputs = dict(
+        COHORT_MATRICES, samples=f"{PROCESSED}/samples.tsv", pairs="results/pairs.tsv"
+    )
+    for key in ("split", "genes"):
+        if config[key]["file"]:
+            inputs[f"{key}_file"] = config[key]["file"]
+    return inputs
+
+
+def selected_pairs():
+    """Pair names from the select_pairs checkpoint (known once the cohort is built)."""
+    import pandas as pd
+
+    table = checkpoints.select_pairs.get().output[0]
+    return pd.read_csv(table, sep="\t")["name"].tolist()
+
+
+def per_pair(pattern):
+    """Input function: ``pattern`` expanded over the selected pairs."""
+
+    def expand_pairs(wildcards):
+        return expand(pattern, pair=selected_pairs())
+
+    return expand_pairs
+
+
+def cohort_to_score(wildcards):
+    return config["scoring"]["cohorts"][wildcards.cohort]["path"]
+
+
+def all_outputs(wildcards):
+    """Default target: comparison across pairs, per-pair outputs, cohort scores, stages."""
+    outputs = [
+        "results/metrics.tsv",
+        "results/comparison.tsv",
+        "results/effect_concordance_test.tsv",
+    ] + STAGE_TARGETS
+    for pair in selected_pairs():
         outputs += [
-            f"results/pairs/{pair}/metrics.tsv",
             f"results/pairs/{pair}/benefit_scores.tsv",
-            f"results/pairs/{pair}/gene_effects.tsv",
+            f"results/pairs/{pair}/tuning_curve.tsv",
+            f"results/pairs/{pair}/top_genes.tsv",
+            f"results/pairs/{pair}/score_group_tests.tsv",
+        ]
+        outputs += [
+            f"results/scores/{pair}/{cohort}.tsv"
+            for cohort in config["scoring"]["cohorts"]
         ]
     return outputs

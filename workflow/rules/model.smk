@@ -1,9 +1,22 @@
+checkpoint select_pairs:
+    input:
+        unpack(pair_selection_inputs),
+    output:
+        "results/pairs.tsv",
+    log:
+        "logs/select_pairs.log",
+    conda:
+        "../../envs/model.yaml"
+    params:
+        auto=config["pairs"]["auto"],
+        min_cell_lines=config["pairs"]["min_cell_lines"],
+    script:
+        "../../scripts/select_pairs.py"
+
+
 rule prepare_pair:
     input:
-        expression=f"{PROCESSED}/expression.parquet",
-        dependency=f"{PROCESSED}/dependency.parquet",
-        response=f"{PROCESSED}/response.parquet",
-        samples=f"{PROCESSED}/samples.tsv",
+        unpack(prepare_pair_inputs),
     output:
         split="results/pairs/{pair}/split.tsv",
         genes="results/pairs/{pair}/genes.tsv",
@@ -13,74 +26,148 @@ rule prepare_pair:
     conda:
         "../../envs/model.yaml"
     params:
-        pair=pair_config,
         split=config["split"],
         genes=config["genes"],
     script:
         "../../scripts/prepare_pair.py"
 
 
-rule train_pair:
+rule tune_pair:
     input:
-        expression=f"{PROCESSED}/expression.parquet",
-        dependency=f"{PROCESSED}/dependency.parquet",
-        response=f"{PROCESSED}/response.parquet",
+        **COHORT_MATRICES,
+        pairs="results/pairs.tsv",
         split="results/pairs/{pair}/split.tsv",
         genes="results/pairs/{pair}/genes.tsv",
     output:
-        model=multiext("results/models/{pair}/joint/model", ".npz", ".json"),
+        curve="results/pairs/{pair}/tuning_curve.tsv",
+        cv="results/pairs/{pair}/cross_validation.tsv",
+        chosen="results/pairs/{pair}/hyperparameters.json",
+    log:
+        "logs/tune_pair/{pair}.log",
+    benchmark:
+        "benchmarks/runs/tune_pair/{pair}.tsv"
+    conda:
+        "../../envs/model.yaml"
+    threads: 1
+    params:
+        model=config["model"],
+        tuning=config["tuning"],
+    script:
+        "../../scripts/tune_pair.py"
+
+
+rule train_pair:
+    input:
+        **COHORT_MATRICES,
+        pairs="results/pairs.tsv",
+        split="results/pairs/{pair}/split.tsv",
+        genes="results/pairs/{pair}/genes.tsv",
+        chosen="results/pairs/{pair}/hyperparameters.json",
+    output:
+        models=directory("results/models/{pair}"),
     log:
         "logs/train_pair/{pair}.log",
     benchmark:
         "benchmarks/runs/train_pair/{pair}.tsv"
     conda:
         "../../envs/model.yaml"
-    threads: 2
+    threads: 1
     params:
-        pair=pair_config,
         model=config["model"],
     script:
         "../../scripts/train_pair.py"
 
 
+rule baselines_pair:
+    input:
+        **COHORT_MATRICES,
+        samples=f"{PROCESSED}/samples.tsv",
+        pairs="results/pairs.tsv",
+        split="results/pairs/{pair}/split.tsv",
+        genes="results/pairs/{pair}/genes.tsv",
+    output:
+        predictions="results/pairs/{pair}/baseline_predictions.tsv",
+        settings="results/pairs/{pair}/baseline_settings.tsv",
+    log:
+        "logs/baselines_pair/{pair}.log",
+    benchmark:
+        "benchmarks/runs/baselines_pair/{pair}.tsv"
+    conda:
+        "../../envs/model.yaml"
+    threads: 1
+    params:
+        baselines=config["baselines"],
+    script:
+        "../../scripts/baselines_pair.py"
+
+
 rule evaluate_pair:
     input:
-        expression=f"{PROCESSED}/expression.parquet",
-        dependency=f"{PROCESSED}/dependency.parquet",
-        response=f"{PROCESSED}/response.parquet",
+        **COHORT_MATRICES,
         samples=f"{PROCESSED}/samples.tsv",
+        pairs="results/pairs.tsv",
         split="results/pairs/{pair}/split.tsv",
-        model=multiext("results/models/{pair}/joint/model", ".npz", ".json"),
+        models="results/models/{pair}",
+        baselines="results/pairs/{pair}/baseline_predictions.tsv",
     output:
         metrics="results/pairs/{pair}/metrics.tsv",
+        comparison="results/pairs/{pair}/comparison.tsv",
         scores="results/pairs/{pair}/benefit_scores.tsv",
         effects="results/pairs/{pair}/gene_effects.tsv",
+        top_genes="results/pairs/{pair}/top_genes.tsv",
+        concordance="results/pairs/{pair}/effect_concordance.tsv",
+        group_tests="results/pairs/{pair}/score_group_tests.tsv",
         missing="results/pairs/{pair}/missing_genes.tsv",
     log:
         "logs/evaluate_pair/{pair}.log",
     conda:
         "../../envs/model.yaml"
     params:
-        pair=pair_config,
         max_missing_fraction=config["scoring"]["max_missing_fraction"],
     script:
         "../../scripts/evaluate_pair.py"
 
 
-rule collect_metrics:
+rule compare_pairs:
     input:
-        expand("results/pairs/{pair}/metrics.tsv", pair=PAIRS),
+        pairs="results/pairs.tsv",
+        metrics=per_pair("results/pairs/{pair}/metrics.tsv"),
+        comparison=per_pair("results/pairs/{pair}/comparison.tsv"),
+        concordance=per_pair("results/pairs/{pair}/effect_concordance.tsv"),
     output:
-        report(
+        metrics=report(
             "results/metrics.tsv",
             caption="../report/metrics.rst",
             category="Model performance",
         ),
+        comparison=report(
+            "results/comparison.tsv",
+            caption="../report/comparison.rst",
+            category="Model performance",
+        ),
+        concordance="results/effect_concordance.tsv",
+        concordance_test="results/effect_concordance_test.tsv",
     log:
-        "logs/collect_metrics.log",
+        "logs/compare_pairs.log",
+    conda:
+        "../../envs/model.yaml"
+    script:
+        "../../scripts/compare_pairs.py"
+
+
+rule score_cohort:
+    input:
+        models="results/models/{pair}",
+        expression=cohort_to_score,
+    output:
+        scores="results/scores/{pair}/{cohort}.tsv",
+        missing="results/scores/{pair}/{cohort}.missing_genes.tsv",
+    log:
+        "logs/score_cohort/{pair}/{cohort}.log",
     conda:
         "../../envs/model.yaml"
     params:
-        pairs=list(PAIRS),
+        kind=lambda wildcards: config["scoring"]["cohorts"][wildcards.cohort]["kind"],
+        max_missing_fraction=config["scoring"]["max_missing_fraction"],
     script:
-        "../../scripts/collect_metrics.py"
+        "../../scripts/score_cohort.py"

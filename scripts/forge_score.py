@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Score a cohort with a trained FORGE model, outside Snakemake.
+
+    python scripts/forge_score.py --model results/models/EGFR_ERLOTINIB --expression cohort.csv --out scores.tsv
+
+``--model`` is a model directory (model.json + model.npz) or a pair's models directory
+(its reported model, joint/rep00, is used). ``--expression`` is samples x genes (CSV,
+TSV or Parquet; first column sample ids), normalised expression by default or raw counts
+with ``--counts`` (voom logCPM, per sample). Model genes missing from the file are set to
+their training mean and listed in ``<out>.missing_genes.tsv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from io_utils import InputFormatError, write_tsv  # noqa: E402
+from scoring import score_file  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--model", required=True, help="model directory or a pair's models directory")
+    parser.add_argument("--expression", required=True, help="samples x genes file (CSV, TSV or Parquet)")
+    parser.add_argument("--out", required=True, help="output TSV of scores")
+    parser.add_argument("--counts", action="store_true", help="the file holds raw counts (voom first)")
+    parser.add_argument("--max-missing-fraction", type=float, default=0.5)
+    args = parser.parse_args(argv)
+    try:
+        table, missing = score_file(
+            args.model, args.expression, "counts" if args.counts else "normalised", args.max_missing_fraction
+        )
+    except (FileNotFoundError, InputFormatError) as err:
+        print(f"forge_score: error: {err}", file=sys.stderr)
+        return 2
+    write_tsv(table, args.out)
+    write_tsv(missing, f"{args.out}.missing_genes.tsv")
+    print(f"scored {len(table)} samples; {len(missing)} model genes missing -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

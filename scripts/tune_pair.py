@@ -1,0 +1,49 @@
+"""Rule adapter: k tuning curve and optional training-set cross-validation for one pair."""
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import pandas as pd  # noqa: E402
+
+from io_utils import atomic_write, write_tsv  # noqa: E402
+from pair_data import load_pair  # noqa: E402
+from pairs import pair_record  # noqa: E402
+from rule_utils import blas_threads, setup_rule_logging  # noqa: E402
+from training import cross_validate, solver_options, tuning_curve  # noqa: E402
+
+
+def main(smk) -> None:
+    log = setup_rule_logging(smk, "tune_pair")
+    pair = pair_record(smk.input.pairs, smk.wildcards.pair)
+    data = load_pair(smk.input, pair, smk.input.split)
+    genes = pd.read_csv(smk.input.genes, sep="\t")["gene"].tolist()
+    model, tuning = smk.params.model, smk.params.tuning
+    options = solver_options(model)
+
+    curve = tuning_curve(data, genes, tuning["k_grid"], tuning["n_init"], model["seed"], options)
+    summary = curve.groupby(["split", "output", "n_components"])["pearson"].mean().unstack("n_components")
+    log.info("mean Pearson r by k:\n%s", summary.round(3).to_string())
+    write_tsv(curve, smk.output.curve)
+
+    chosen = {key: model[key] for key in ("n_components", "learning_rate", "l1_penalty", "max_iter")}
+    source = "config"
+    cv_settings = tuning["cv"]
+    if cv_settings["enabled"]:
+        grid = {key: cv_settings[key] for key in ("n_components", "learning_rate", "l1_penalty", "max_iter")}
+        table, chosen = cross_validate(data, genes, grid, cv_settings["folds"], cv_settings["seed"], options)
+        source = f"{cv_settings['folds']}-fold cross-validation on training samples"
+        log.info("cross-validation chose %s", chosen)
+    else:
+        table = pd.DataFrame(columns=["n_components", "learning_rate", "l1_penalty", "max_iter", "fold",
+                                      "validation_error"])
+    write_tsv(table, smk.output.cv)
+    with atomic_write(smk.output.chosen) as tmp:
+        Path(tmp).write_text(json.dumps(dict(chosen, source=source), indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    with blas_threads(snakemake):  # noqa: F821
+        main(snakemake)  # noqa: F821
