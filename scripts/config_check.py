@@ -110,7 +110,14 @@ def _check_files(config: dict, base_dir: Path) -> list[str]:
         for key, value in files.items():
             if not (base_dir / value).is_file():
                 problems.append(f"data.files.{key}: file not found: {value}")
+    if config["data"]["source"] == "prepared":
+        for key in ("expression", "outputs"):
+            if not config["data"]["prepared"][key]:
+                problems.append(f"data.prepared.{key}: required when data.source is 'prepared'")
     optional_files = {
+        f"data.prepared.{key}": value for key, value in config["data"]["prepared"].items()
+    }
+    optional_files |= {
         "normalisation.gene_universe": config["normalisation"]["gene_universe"],
         "split.file": config["split"]["file"],
         "genes.file": config["genes"]["file"],

@@ -17,9 +17,10 @@ from rule_utils import setup_rule_logging  # noqa: E402
 def read_fixed_split(path: str, samples: pd.Index) -> tuple[pd.Series, pd.DataFrame]:
     """A given split restricted to the pair's samples; samples it lacks are reported."""
     table = pd.read_csv(path, sep=None, engine="python", dtype=str)
-    missing = [c for c in ("sample", "split") if c not in table.columns]
-    if missing:
-        raise InputFormatError(f"{path}: missing column(s) {missing}; expected sample, split")
+    if "sample" not in table.columns:  # e.g. the authors' table keyed by StrippedCellLineName
+        table = table.rename(columns={table.columns[0]: "sample"})
+    if "split" not in table.columns:
+        raise InputFormatError(f"{path}: missing column 'split'; expected sample ids and a split column")
     bad = sorted(set(table["split"]) - {"train", "test"})
     if bad:
         raise InputFormatError(f"{path}: column 'split' has values {bad}; expected train or test")

@@ -83,7 +83,10 @@ def score_file(
     model = load_model(resolve_model_dir(model_path))
     frame = read_expression(expression_path)
     expression = prepare_expression(frame, kind, str(expression_path))
-    table, missing = score_expression(model, expression, max_missing_fraction)
+    try:
+        table, missing = score_expression(model, expression, max_missing_fraction)
+    except InputFormatError as err:
+        raise InputFormatError(f"{expression_path}: {err}") from err
     if not np.isfinite(table["benefit_score"]).all():
         raise InputFormatError(f"{expression_path}: scores are not finite; check the values")
     return table, missing

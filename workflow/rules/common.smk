@@ -78,6 +78,15 @@ def raw_file(name):
     return f"resources/raw/{RAW_SOURCE_OF[name]}/{name}"
 
 
+def prepared_inputs():
+    """Files of a prepared cohort (data.source = prepared)."""
+    prepared = config["data"]["prepared"]
+    inputs = dict(expression=prepared["expression"], outputs=prepared["outputs"])
+    if prepared["models"]:
+        inputs["models"] = prepared["models"]
+    return inputs
+
+
 def cohort_raw_inputs(wildcards):
     """Raw files of the cohort: generated demo files or configured paths."""
     if config["data"]["source"] == "files":

@@ -57,4 +57,5 @@ rule pdx_process:
         "../../scripts/pdx_process.py"
 
 
-STAGE_TARGETS.extend(PDX_OUTPUTS.values())
+if config["stages"]["pdx"]:
+    STAGE_TARGETS.extend(PDX_OUTPUTS.values())

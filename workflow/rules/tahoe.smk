@@ -84,13 +84,14 @@ rule tahoe_voom:
         "../../scripts/tahoe_voom.py"
 
 
-STAGE_TARGETS.extend(
-    [
-        f"{TAHOE_OUT}/pseudobulk_counts.parquet",
-        f"{TAHOE_OUT}/samples.tsv",
-        f"{TAHOE_OUT}/gene_mapping.tsv",
-        f"{TAHOE_OUT}/qc.tsv",
-        f"{TAHOE_OUT}/expression_dmso.parquet",
-        f"{TAHOE_OUT}/expression_treated.parquet",
-    ]
-)
+if config["stages"]["tahoe"]:
+    STAGE_TARGETS.extend(
+        [
+            f"{TAHOE_OUT}/pseudobulk_counts.parquet",
+            f"{TAHOE_OUT}/samples.tsv",
+            f"{TAHOE_OUT}/gene_mapping.tsv",
+            f"{TAHOE_OUT}/qc.tsv",
+            f"{TAHOE_OUT}/expression_dmso.parquet",
+            f"{TAHOE_OUT}/expression_treated.parquet",
+        ]
+    )
