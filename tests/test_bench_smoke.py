@@ -36,3 +36,14 @@ def test_bench_io_small_file(tmp_path):
     line = json.loads(proc.stdout.strip().splitlines()[-1])
     assert line["shape"] == [120, 300] and line["bytes"] == csv_path.stat().st_size
     assert line["peak_rss_gb"] > 0 and line["load_seconds"] >= 0
+
+
+def test_bench_training_quick_counts_jobs():
+    bench = BENCH.with_name("bench_training.py")
+    proc = subprocess.run([sys.executable, str(bench), "--quick"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    line = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert line["models"] == 2 * (2 * 2 + 3 * 2)
+    # one tune and one train job per pair: jobs grow with pairs, not with models
+    assert line["snakemake_jobs"]["tune_pair"] == 2 and line["snakemake_jobs"]["train_pair"] == 2
+    assert line["training_jobs"] == 4 and line["batched_seconds"] >= 0
