@@ -333,6 +333,49 @@ def _gram_times(gram: np.ndarray, M: np.ndarray, out: np.ndarray | None = None) 
     return np.matmul(gram, M, out=out)
 
 
+# Epochs between exact recomputations of C W and C sign(W) in the reference rule;
+# in between they are updated, and rounding can only drift that long.
+_REFRESH_EVERY = 25
+
+
+def _track_sign_flips(
+    gram: np.ndarray, W: np.ndarray, sign_W: np.ndarray, gram_sign: np.ndarray, shared: bool, refresh: bool
+) -> None:
+    """Update ``sign_W`` to ``sign(W)`` and ``gram_sign`` to ``C sign(W)``, in place.
+
+    Only entries whose sign changed touch ``gram_sign`` (one column of ``C`` each), so
+    the cost follows the number of sign flips, usually a few per epoch. A model with
+    many flips, and every model on a refresh epoch, is recomputed in full. Each model's
+    update depends on its own flips only, so batching does not change its numbers.
+    """
+    if refresh:
+        np.sign(W, out=sign_W)
+        _gram_times(gram, sign_W, out=gram_sign)
+        return
+    # W * sign_W <= 0 exactly where the sign changed (or an entry is zero)
+    changed = np.flatnonzero(np.multiply(W, sign_W).ravel() <= 0)
+    if changed.size == 0:
+        return
+    new_sign = np.sign(W.ravel()[changed])
+    sign_delta = new_sign - sign_W.ravel()[changed]
+    keep = sign_delta != 0
+    changed, new_sign, sign_delta = changed[keep], new_sign[keep], sign_delta[keep]
+    sign_W.ravel()[changed] = new_sign
+    m, p, k = W.shape
+    model_idx, rest = np.divmod(changed, p * k)
+    gene_idx, comp_idx = np.divmod(rest, k)
+    heavy = np.bincount(model_idx, minlength=m) > p * k // 8
+    if heavy.any():
+        gram_sign[heavy] = _gram_times(gram if shared else gram[heavy], sign_W[heavy])
+        light = ~heavy[model_idx]
+        model_idx, gene_idx, comp_idx, sign_delta = (
+            model_idx[light], gene_idx[light], comp_idx[light], sign_delta[light]
+        )
+    if model_idx.size:
+        columns = gram[:, gene_idx].T if shared else gram[model_idx, :, gene_idx]
+        np.add.at(gram_sign, (model_idx, slice(None), comp_idx), columns * sign_delta[:, None])
+
+
 def initial_encoder(n_genes: int, n_components: int, seed: int | Sequence[int], scale: float) -> np.ndarray:
     """Random normal initial ``W`` drawn from ``SeedSequence(seed)`` only."""
     rng = np.random.default_rng(np.random.SeedSequence(seed))
@@ -480,6 +523,9 @@ def _fit_group(
     gram_W = _gram_times(gram, W)
     sign_W = np.sign(W)
     step_buf = np.empty_like(W)
+    # Reference rule: C W and C sign(W) are carried along instead of recomputed (see
+    # _track_sign_flips); both are recomputed exactly every _REFRESH_EVERY epochs.
+    gram_sign = _gram_times(gram, sign_W) if not proximal else None
     heads, rank = solve_heads(W, gram_W, cross)
     fitted_cross = gram_W @ heads  # G'Z H = C W H
     loss = _objective_from_state(W, heads, fitted_cross, cross, target_sq, weights, lam)
@@ -511,14 +557,26 @@ def _fit_group(
         else:
             # W <- W - eta * (4 G'E diag(w) H' + lambda sign(W)), with G'E = C W H - G'Y.
             # In place: temporaries of size m*p*k dominate the cost otherwise.
-            np.matmul((fitted_cross - cross) * eta_weights4, np.swapaxes(heads, -1, -2), out=step_buf)
+            # In place: temporaries of size m*p*k dominate the cost otherwise. The image
+            # under C of the rank-t data step is (C R) H', so C W costs O(p^2 t), not O(p^2 k).
+            heads_t = np.swapaxes(heads, -1, -2)
+            scaled_residual = (fitted_cross - cross) * eta_weights4
+            np.matmul(scaled_residual, heads_t, out=step_buf)
             W -= step_buf
+            np.matmul(_gram_times(gram, scaled_residual), heads_t, out=step_buf)
+            gram_W -= step_buf
             np.multiply(sign_W, eta * lam, out=step_buf)
             W -= step_buf
-            _gram_times(gram, W, out=gram_W)
+            np.multiply(gram_sign, eta * lam, out=step_buf)
+            gram_W -= step_buf
+            if it % _REFRESH_EVERY == 0:
+                _gram_times(gram, W, out=gram_W)
         heads, rank = solve_heads(W, gram_W, cross)
         fitted_cross = gram_W @ heads
-        np.sign(W, out=sign_W)
+        if proximal:
+            np.sign(W, out=sign_W)
+        else:
+            _track_sign_flips(gram, W, sign_W, gram_sign, shared, refresh=it % _REFRESH_EVERY == 0)
         l1_norm = np.einsum("mi,mi->m", sign_W.reshape(ids.size, -1), W.reshape(ids.size, -1))
         new_loss = _objective_from_state(
             W, heads, fitted_cross, cross, target_sq, weights, lam, l1_norm
@@ -532,6 +590,8 @@ def _fit_group(
                 ids, W, gram_W, heads, rank = ids[keep], W[keep], gram_W[keep], heads[keep], rank[keep]
                 fitted_cross, cross, new_loss = fitted_cross[keep], cross[keep], new_loss[keep]
                 sign_W, step_buf = sign_W[keep], step_buf[keep]
+                if gram_sign is not None:
+                    gram_sign = gram_sign[keep]
                 target_sq = target_sq[keep]
                 if not shared:
                     gram = gram[keep]
