@@ -159,3 +159,41 @@ def test_planted_module_genes_rank_top_of_total_influence(demo_run: Path, pair: 
     # higher module activity means more dependent and more sensitive: sign follows the loading
     signs = np.sign(effects.loc[hits, "TotalInfluence"]) == np.sign(pd.Series(module)[hits])
     assert signs.mean() >= 0.8
+
+
+def test_cross_validation_lineage_split_and_cohort_scoring(tmp_path: Path) -> None:
+    """The optional paths of the modelling stage, run by Snakemake on the demo."""
+    from conftest import copy_workflow
+
+    workdir = copy_workflow(tmp_path / "wf")
+    (workdir / "options.yaml").write_text(
+        "stages: {tahoe: false, pdx: false}\n"
+        "split: {scheme: lineage}\n"
+        "model: {replicates: 2, kinds: [joint, dependency_only, ic50_only]}\n"
+        "tuning:\n  k_grid: [10, 40]\n  n_init: 2\n"
+        "  cv: {enabled: true, folds: 3, n_components: [10, 40], learning_rate: [0.001],"
+        " l1_penalty: [0.001, 0.01], max_iter: [100]}\n"
+        "scoring:\n  cohorts:\n    mine: {path: cohort_counts.csv, kind: counts}\n"
+    )
+    rng = np.random.default_rng(0)
+    genes = ["EGFR", "NAMPT", "BRAF"] + [f"DG{i:05d}" for i in range(200, 2400)]  # some model genes missing
+    counts = pd.DataFrame(rng.poisson(30, (4, len(genes))), columns=genes, index=[f"P{i}" for i in range(4)])
+    counts.rename_axis("sample").to_csv(workdir / "cohort_counts.csv")
+    run_snakemake(workdir, "--configfile", "options.yaml")
+
+    samples = read_tsv(workdir / "resources/processed/demo/samples.tsv").set_index("ModelID")
+    for pair in PAIRS:
+        split = read_tsv(workdir / f"results/pairs/{pair}/split.tsv").set_index("sample")["split"]
+        lineage = samples["OncotreeLineage"].reindex(split.index)
+        assert (split.groupby(lineage).nunique() == 1).all(), pair  # whole lineages held out
+        chosen = json.loads((workdir / f"results/pairs/{pair}/hyperparameters.json").read_text())
+        cv = read_tsv(workdir / f"results/pairs/{pair}/cross_validation.tsv")
+        best = cv.groupby(["n_components", "l1_penalty"])["validation_error"].mean().idxmin()
+        assert (chosen["n_components"], chosen["l1_penalty"]) == best and "cross-validation" in chosen["source"]
+        meta = json.loads((workdir / f"results/models/{pair}/joint/rep01/model.json").read_text())
+        assert meta["hyperparameters"]["n_components"] == chosen["n_components"] and meta["seed"] == 43
+        scores = read_tsv(workdir / f"results/scores/{pair}/mine.tsv")
+        assert scores["sample"].tolist() == ["P0", "P1", "P2", "P3"] and scores["benefit_score"].notna().all()
+        missing = read_tsv(workdir / f"results/scores/{pair}/mine.missing_genes.tsv")
+        model_genes = read_tsv(workdir / f"results/pairs/{pair}/genes.tsv")["gene"]
+        assert set(missing["gene"]) == set(model_genes) - set(genes)
