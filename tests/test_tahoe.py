@@ -301,12 +301,9 @@ def test_combine_plates_min_cells_and_gene_intersection() -> None:
     assert table["sample"].tolist() == list(counts.index) and excluded["sample"].tolist() == ["p7_b"]
 
 
-def test_demo_plate_has_old_aliases() -> None:
+def test_demo_plate_has_old_aliases(demo_run: Path) -> None:
     """The demo plates use CTGF / TMEM8A; the synonyms table maps them."""
-    demo = Path(__file__).resolve().parents[1] / "resources/raw/demo/tahoe"
-    plate = demo / "plate7_filt_Vevo_Tahoe100M_WServicesFrom_ParseGigalab.h5ad"
-    if not plate.exists():
-        pytest.skip("demo data not generated")
+    plate = demo_run / "resources/raw/demo/tahoe/plate7_filt_Vevo_Tahoe100M_WServicesFrom_ParseGigalab.h5ad"
     with h5py.File(plate, "r") as h5:
         genes = tahoe.read_var_names(h5, plate)
     assert "CTGF" in genes and "TMEM8A" in genes and "CCN2" not in genes
