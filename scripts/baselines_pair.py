@@ -9,16 +9,13 @@ import pandas as pd  # noqa: E402
 
 from baselines import fit_predict_baselines  # noqa: E402
 from io_utils import write_tsv  # noqa: E402
-from pair_data import load_pair, output_columns  # noqa: E402
-from pairs import pair_record  # noqa: E402
+from pair_data import output_columns, rule_pair_inputs  # noqa: E402
 from rule_utils import blas_threads, setup_rule_logging  # noqa: E402
 
 
 def main(smk) -> None:
     log = setup_rule_logging(smk, "baselines_pair")
-    pair = pair_record(smk.input.pairs, smk.wildcards.pair)
-    data = load_pair(smk.input, pair, smk.input.split)
-    genes = pd.read_csv(smk.input.genes, sep="\t")["gene"].tolist()
+    pair, data, genes = rule_pair_inputs(smk)
     samples = pd.read_csv(smk.input.samples, sep="\t", index_col="ModelID")
     settings = smk.params.baselines
     predictions, chosen = fit_predict_baselines(

@@ -570,7 +570,6 @@ def _write_tahoe(rng: np.random.Generator, out: Path, genes: pd.DataFrame,
     ranked = eligible[np.argsort(egfr_activity[eligible], kind="stable")]
     picks = np.unique(np.round(np.linspace(0, len(ranked) - 1, 15)).astype(int))
     line_index = np.concatenate([ranked[picks], np.flatnonzero(is_normal)])
-    n_lines = len(line_index)
 
     # response genes: well-expressed genes with a fixed direction of change
     # (well-expressed so the shift stands out against pseudo-bulk sampling noise)

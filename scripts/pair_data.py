@@ -8,6 +8,7 @@ import pandas as pd
 
 from forge_model import PairData
 from io_utils import InputFormatError, read_parquet_matrix
+from pairs import pair_record
 
 
 def output_columns(pair: dict[str, Any], multi_drug: bool = False) -> list[str]:
@@ -101,3 +102,11 @@ def load_pair(inputs: Any, pair: dict[str, Any], split_path: str | None = None) 
                 f"{pair['name']}, e.g. {list(unknown[:3])}"
             )
     return PairData(expression=expression.loc[split.index], outputs=outputs.loc[split.index], split=split)
+
+
+def rule_pair_inputs(smk: Any) -> tuple[dict[str, Any], PairData, list[str]]:
+    """The pair record, its data with the split, and its genes, from a per-pair rule's inputs."""
+    pair = pair_record(smk.input.pairs, smk.wildcards.pair)
+    data = load_pair(smk.input, pair, smk.input.split)
+    genes = pd.read_csv(smk.input.genes, sep="\t")["gene"].tolist()
+    return pair, data, genes

@@ -12,10 +12,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import pandas as pd  # noqa: E402
 
-from pair_data import load_pair  # noqa: E402
-from pairs import pair_record  # noqa: E402
+from pair_data import rule_pair_inputs  # noqa: E402
 from rule_utils import blas_threads, setup_rule_logging  # noqa: E402
 from training import fit_replicates, replicate_seeds, solver_options  # noqa: E402
 
@@ -29,9 +27,7 @@ def model_kinds(configured: list[str], pair: dict) -> list[str]:
 def main(smk) -> None:
     log = setup_rule_logging(smk, "train_pair")
     log.info("job threads (BLAS limit): %d", smk.threads)
-    pair = pair_record(smk.input.pairs, smk.wildcards.pair)
-    data = load_pair(smk.input, pair, smk.input.split)
-    genes = pd.read_csv(smk.input.genes, sep="\t")["gene"].tolist()
+    pair, data, genes = rule_pair_inputs(smk)
     model = dict(smk.params.model)
     chosen = json.loads(Path(smk.input.chosen).read_text())
     source = chosen.pop("source")

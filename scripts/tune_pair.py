@@ -9,17 +9,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 import pandas as pd  # noqa: E402
 
 from io_utils import atomic_write, write_tsv  # noqa: E402
-from pair_data import load_pair  # noqa: E402
-from pairs import pair_record  # noqa: E402
+from pair_data import rule_pair_inputs  # noqa: E402
 from rule_utils import blas_threads, setup_rule_logging  # noqa: E402
 from training import cross_validate, solver_options, tuning_curve  # noqa: E402
 
 
 def main(smk) -> None:
     log = setup_rule_logging(smk, "tune_pair")
-    pair = pair_record(smk.input.pairs, smk.wildcards.pair)
-    data = load_pair(smk.input, pair, smk.input.split)
-    genes = pd.read_csv(smk.input.genes, sep="\t")["gene"].tolist()
+    pair, data, genes = rule_pair_inputs(smk)
     model, tuning = smk.params.model, smk.params.tuning
     options = solver_options(model)
 
