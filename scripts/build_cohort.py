@@ -232,21 +232,17 @@ def _optional_input(inputs, name: str) -> str | None:
 def main(smk) -> None:
     """Run the rule: read ``smk.input``, build the cohort, write ``smk.output``."""
     setup_rule_logging(smk, "build_cohort")
-    try:
-        cohort = build_cohort(
-            counts_path=smk.input.counts,
-            profiles_path=smk.input.profiles,
-            models_path=smk.input.models,
-            dependency_path=smk.input.dependency,
-            ic50_path=smk.input.ic50,
-            drug_targets_path=smk.input.drug_targets,
-            creammist_cell_lines_path=_optional_input(smk.input, "creammist_cell_lines"),
-            synonyms_path=_optional_input(smk.input, "synonyms"),
-        )
-        write_cohort(cohort, smk.output)
-    except Exception:
-        log.exception("build_cohort failed")
-        raise
+    cohort = build_cohort(
+        counts_path=smk.input.counts,
+        profiles_path=smk.input.profiles,
+        models_path=smk.input.models,
+        dependency_path=smk.input.dependency,
+        ic50_path=smk.input.ic50,
+        drug_targets_path=smk.input.drug_targets,
+        creammist_cell_lines_path=_optional_input(smk.input, "creammist_cell_lines"),
+        synonyms_path=_optional_input(smk.input, "synonyms"),
+    )
+    write_cohort(cohort, smk.output)
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -21,24 +21,20 @@ def main(smk) -> None:
     settings = dl.FetchSettings.from_config(cfg)
     params = smk.params
     cache_only = bool(cfg["offline"] or cfg["creammist"]["cache_only"])
-    try:
-        experiments, cell_lines = dl.crawl_creammist(
-            params.api,
-            dl.ApiCache(params.cache),
-            drugs=list(params.drugs),
-            cell_lines_endpoint=params.cell_lines_endpoint,
-            keep_fields=("cellosaurus_id", "standard_drug_name", "dataset", params.ic50_field),
-            limiter=dl.RateLimiter(float(cfg["creammist"]["requests_per_second"])),
-            policy=settings.policy,
-            cache_only=cache_only,
-            log=log,
-        )
-        ic50, lines = dl.creammist_tables(
-            experiments, cell_lines, dataset=params.dataset, ic50_field=params.ic50_field, log=log
-        )
-    except Exception as error:
-        log.error("%s", error)
-        raise
+    experiments, cell_lines = dl.crawl_creammist(
+        params.api,
+        dl.ApiCache(params.cache),
+        drugs=list(params.drugs),
+        cell_lines_endpoint=params.cell_lines_endpoint,
+        keep_fields=("cellosaurus_id", "standard_drug_name", "dataset", params.ic50_field),
+        limiter=dl.RateLimiter(float(cfg["creammist"]["requests_per_second"])),
+        policy=settings.policy,
+        cache_only=cache_only,
+        log=log,
+    )
+    ic50, lines = dl.creammist_tables(
+        experiments, cell_lines, dataset=params.dataset, ic50_field=params.ic50_field, log=log
+    )
     for table, path in ((ic50, smk.output.ic50), (lines, smk.output.cell_lines)):
         with atomic_write(path) as tmp:
             table.to_csv(tmp, index=False, lineterminator="\n")

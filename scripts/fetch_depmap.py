@@ -19,22 +19,18 @@ def main(smk) -> None:
     params = smk.params
     name = smk.wildcards.depmap_file
     listing_url = f"{params.figshare_api.rstrip('/')}/articles/{params.figshare_article}/files"
-    try:
-        entries = dl.figshare_files(
-            params.figshare_api, params.figshare_article, settings.policy, offline=settings.offline, log=log
-        )
-        spec = dl.figshare_file_spec(
-            entries,
-            name,
-            source="depmap",
-            release=f"{params.release} (figshare {params.figshare_article})",
-            dest=smk.output[0],
-            listing_url=listing_url,
-        )
-        row = dl.fetch(spec, settings, log)
-    except Exception as error:
-        log.error("%s", error)
-        raise
+    entries = dl.figshare_files(
+        params.figshare_api, params.figshare_article, settings.policy, offline=settings.offline, log=log
+    )
+    spec = dl.figshare_file_spec(
+        entries,
+        name,
+        source="depmap",
+        release=f"{params.release} (figshare {params.figshare_article})",
+        dest=smk.output[0],
+        listing_url=listing_url,
+    )
+    row = dl.fetch(spec, settings, log)
     log.info("manifest row: %s", row)
 
 

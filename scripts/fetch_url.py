@@ -42,11 +42,7 @@ def main(smk) -> None:
     kind = getattr(params, "validate", "")
     validator = (lambda path: VALIDATORS[kind](path, url)) if kind else None
     spec = dl.FetchSpec(params.source, params.release, url, dest, tuple(checks))
-    try:
-        row = dl.fetch(spec, settings, log, validator=validator)
-    except Exception as error:
-        log.error("%s", error)
-        raise
+    row = dl.fetch(spec, settings, log, validator=validator)
     log.info("manifest row: %s", row)
 
 

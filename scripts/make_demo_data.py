@@ -27,11 +27,7 @@ def main(snakemake) -> None:  # noqa: ANN001 - the object injected by Snakemake
               "cells_per_condition": int(snakemake.params.cells_per_condition)}
     log.info("writing demo dataset to %s with %s", outdir, params)
     started = time.perf_counter()
-    try:
-        truth = write_demo_dataset(outdir, **params)
-    except Exception:
-        log.exception("demo data generation failed")
-        raise
+    truth = write_demo_dataset(outdir, **params)
     log.info("wrote %d files in %.1f s", len(truth["files"]), time.perf_counter() - started)
     for name in truth["files"]:
         log.info("  %s (%d bytes)", name, (outdir / name).stat().st_size)

@@ -70,11 +70,7 @@ def run(inputs: dict[str, str], outputs: dict[str, str], settings: dict) -> pdx.
 def main(smk) -> None:
     """Run the rule with Snakemake's named inputs, outputs and params."""
     setup_rule_logging(smk, "pdx_process")
-    try:
-        run(dict(smk.input.items()), dict(smk.output.items()), smk.params.settings)
-    except Exception:
-        log.exception("pdx_process failed")
-        raise
+    run(dict(smk.input.items()), dict(smk.output.items()), smk.params.settings)
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 
 def setup_rule_logging(smk: Any, name: str) -> logging.Logger:
-    """Send all logging (and warnings) of a rule to its ``log:`` file."""
+    """Send all logging, warnings and an uncaught exception of a rule to its ``log:`` file.
+
+    The exception hook means adapters need no try/except of their own: whatever makes
+    a job fail is written, with its traceback, to the job's log (and still to stderr).
+    """
     logging.basicConfig(
         filename=smk.log[0] if smk.log else None,
         level=logging.INFO,
@@ -15,7 +20,15 @@ def setup_rule_logging(smk: Any, name: str) -> logging.Logger:
         force=True,
     )
     logging.captureWarnings(True)
-    return logging.getLogger(name)
+    log = logging.getLogger(name)
+    previous_hook = sys.excepthook
+
+    def log_uncaught(kind, error, traceback) -> None:
+        log.error("%s failed: %s", name, error, exc_info=(kind, error, traceback))
+        previous_hook(kind, error, traceback)
+
+    sys.excepthook = log_uncaught
+    return log
 
 
 def blas_threads(smk: Any):

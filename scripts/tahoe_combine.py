@@ -59,14 +59,10 @@ def run(counts_paths: list, samples_paths: list, qc_paths: list, synonyms_path: 
 def main(smk) -> None:
     """Run the rule."""
     setup_rule_logging(smk, "tahoe_combine")
-    try:
-        reference = smk.input.get("reference")  # present when tahoe.gene_reference is "cohort"
-        run(list(smk.input.counts), list(smk.input.samples), list(smk.input.qc), smk.input.synonyms,
-            {k: smk.output[k] for k in ("counts", "samples", "gene_mapping", "qc")},
-            min_cells=int(smk.params.min_cells), reference_path=reference or None)
-    except Exception:
-        log.exception("tahoe_combine failed")
-        raise
+    reference = smk.input.get("reference")  # present when tahoe.gene_reference is "cohort"
+    run(list(smk.input.counts), list(smk.input.samples), list(smk.input.qc), smk.input.synonyms,
+        {k: smk.output[k] for k in ("counts", "samples", "gene_mapping", "qc")},
+        min_cells=int(smk.params.min_cells), reference_path=reference or None)
 
 
 if __name__ == "__main__" and "snakemake" in globals():

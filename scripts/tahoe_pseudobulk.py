@@ -59,13 +59,9 @@ def run(h5ad: str | Path, outputs: dict[str, str | Path], drug: str, control: st
 def main(smk) -> None:
     """Run the rule."""
     setup_rule_logging(smk, "tahoe_pseudobulk")
-    try:
-        run(smk.input.h5ad, {k: smk.output[k] for k in ("counts", "samples", "qc")},
-            drug=smk.params.drug, control=smk.params.control, pass_filter=smk.params.pass_filter,
-            chunk_rows=int(smk.params.chunk_rows), qc=dict(smk.params.qc))
-    except Exception:
-        log.exception("tahoe_pseudobulk failed")
-        raise
+    run(smk.input.h5ad, {k: smk.output[k] for k in ("counts", "samples", "qc")},
+        drug=smk.params.drug, control=smk.params.control, pass_filter=smk.params.pass_filter,
+        chunk_rows=int(smk.params.chunk_rows), qc=dict(smk.params.qc))
 
 
 if __name__ == "__main__" and "snakemake" in globals():

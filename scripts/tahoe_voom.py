@@ -23,16 +23,12 @@ log = logging.getLogger("tahoe_voom")
 def main(smk) -> None:
     """Run the rule."""
     setup_rule_logging(smk, "tahoe_voom")
-    try:
-        counts = read_parquet_matrix(smk.input.counts)
-        samples = pd.read_csv(smk.input.samples, sep="\t", dtype={"cell_line": str, "plate": str})
-        dmso, treated = tahoe.split_voom(counts, samples, smk.params.control)
-        log.info("voom: %d control and %d treated samples × %d genes", len(dmso), len(treated), counts.shape[1])
-        write_parquet_matrix(dmso, smk.output.dmso)
-        write_parquet_matrix(treated, smk.output.treated)
-    except Exception:
-        log.exception("tahoe_voom failed")
-        raise
+    counts = read_parquet_matrix(smk.input.counts)
+    samples = pd.read_csv(smk.input.samples, sep="\t", dtype={"cell_line": str, "plate": str})
+    dmso, treated = tahoe.split_voom(counts, samples, smk.params.control)
+    log.info("voom: %d control and %d treated samples × %d genes", len(dmso), len(treated), counts.shape[1])
+    write_parquet_matrix(dmso, smk.output.dmso)
+    write_parquet_matrix(treated, smk.output.treated)
 
 
 if __name__ == "__main__" and "snakemake" in globals():

@@ -72,31 +72,27 @@ def voom_with_filters(
 def main(smk) -> None:
     """Run the rule: read ``smk.input.counts``, write ``smk.output.expression`` / ``weights``."""
     setup_rule_logging(smk, "voom_normalize")
-    try:
-        params = smk.params
-        universe_path = getattr(params, "gene_universe", "") or ""
-        universe = read_gene_universe(universe_path) if universe_path else None
-        counts = read_parquet_matrix(smk.input.counts)
-        log.info("counts: %d samples × %d genes from %s", *counts.shape, smk.input.counts)
-        expression, weights, dropped = voom_with_filters(
-            counts,
-            gene_universe=universe,
-            min_count=float(getattr(params, "min_count", 0) or 0),
-            min_samples=int(getattr(params, "min_samples", 1) or 1),
-        )
-        for reason, genes in dropped.items():
-            log.info("dropped %d genes (%s): %s", len(genes), reason, ", ".join(genes))
-        log.info("voom: %d samples × %d genes", *expression.shape)
-        write_parquet_matrix(expression, smk.output.expression)
-        write_parquet_matrix(weights, smk.output.weights)
-        dropped_table = pd.DataFrame(
-            [(gene, reason) for reason, genes in dropped.items() for gene in genes],
-            columns=["gene", "reason"],
-        )
-        write_tsv(dropped_table, smk.output.dropped_genes)
-    except Exception:
-        log.exception("voom_normalize failed")
-        raise
+    params = smk.params
+    universe_path = getattr(params, "gene_universe", "") or ""
+    universe = read_gene_universe(universe_path) if universe_path else None
+    counts = read_parquet_matrix(smk.input.counts)
+    log.info("counts: %d samples × %d genes from %s", *counts.shape, smk.input.counts)
+    expression, weights, dropped = voom_with_filters(
+        counts,
+        gene_universe=universe,
+        min_count=float(getattr(params, "min_count", 0) or 0),
+        min_samples=int(getattr(params, "min_samples", 1) or 1),
+    )
+    for reason, genes in dropped.items():
+        log.info("dropped %d genes (%s): %s", len(genes), reason, ", ".join(genes))
+    log.info("voom: %d samples × %d genes", *expression.shape)
+    write_parquet_matrix(expression, smk.output.expression)
+    write_parquet_matrix(weights, smk.output.weights)
+    dropped_table = pd.DataFrame(
+        [(gene, reason) for reason, genes in dropped.items() for gene in genes],
+        columns=["gene", "reason"],
+    )
+    write_tsv(dropped_table, smk.output.dropped_genes)
 
 
 if __name__ == "__main__" and "snakemake" in globals():
