@@ -39,6 +39,7 @@ __all__ = [
     "fit_forge_batch",
     "objective_value",
     "gene_effects",
+    "output_effect",
     "benefit_weights",
     "regression_metrics",
     "concordance_index",
@@ -726,9 +727,10 @@ class FORGE:
 # ---------------------------------------------------------------------------
 # Interpretation
 # ---------------------------------------------------------------------------
-def _unit(v: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(v)
-    return v / norm if norm > 0 else v
+def output_effect(W: np.ndarray, head: np.ndarray) -> np.ndarray:
+    """Per-gene effect ``W h / |h|`` of one output head (zero head: zero effect)."""
+    norm = np.linalg.norm(head)
+    return W @ (head / norm if norm > 0 else head)
 
 
 def gene_effects(W: np.ndarray, heads: np.ndarray, ic50_column: int = 1) -> dict[str, np.ndarray]:
@@ -737,8 +739,8 @@ def gene_effects(W: np.ndarray, heads: np.ndarray, ic50_column: int = 1) -> dict
     Returns ``dependency_effect = W h_D/|h_D|``, ``ic50_effect = -W h_I/|h_I|``
     (positive = sensitising) and ``total_influence`` (their sum).
     """
-    dependency_effect = W @ _unit(heads[:, 0])
-    ic50_effect = -(W @ _unit(heads[:, ic50_column]))
+    dependency_effect = output_effect(W, heads[:, 0])
+    ic50_effect = -output_effect(W, heads[:, ic50_column])
     return dict(
         dependency_effect=dependency_effect,
         ic50_effect=ic50_effect,

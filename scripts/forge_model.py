@@ -249,7 +249,7 @@ class ForgeModel:
             table["TotalInfluence"] = effects["total_influence"]
             table["BenefitWeight"] = self.benefit_weights()
         else:
-            table["Effect"] = self.W @ (self.heads[:, 0] / np.linalg.norm(self.heads[:, 0]))
+            table["Effect"] = forge_core.output_effect(self.W, self.heads[:, 0])
         return table
 
     # -- persistence -------------------------------------------------------

@@ -8,12 +8,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from forge_core import output_effect
 from forge_model import ForgeModel
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    norm = np.linalg.norm(v)
-    return v / norm if norm > 0 else v
 
 
 def individual_effects(dependency_model: ForgeModel, ic50_model: ForgeModel) -> pd.DataFrame:
@@ -24,8 +20,8 @@ def individual_effects(dependency_model: ForgeModel, ic50_model: ForgeModel) -> 
     """
     if dependency_model.genes != ic50_model.genes:
         raise ValueError("individual models must share their genes")
-    dependency_effect = dependency_model.W @ _unit(dependency_model.heads[:, 0])
-    ic50_effect = -(ic50_model.W @ _unit(ic50_model.heads[:, 0]))
+    dependency_effect = output_effect(dependency_model.W, dependency_model.heads[:, 0])
+    ic50_effect = -output_effect(ic50_model.W, ic50_model.heads[:, 0])
     return pd.DataFrame(
         {
             "DependencyEffect": dependency_effect,

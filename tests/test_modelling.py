@@ -227,3 +227,25 @@ def test_score_cli_bad_input(tmp_path: Path) -> None:
     assert result.returncode == 2 and "text.csv: " in result.stderr
     assert "non-numeric values in gene column(s) ['G02']" in result.stderr
     assert not (tmp_path / "o.tsv").exists()
+
+
+def test_individual_effects_and_concordance_by_hand() -> None:
+    from forge_model import ForgeModel
+    from interpretation import effect_concordance, individual_effects
+
+    genes = ["A", "B", "C"]
+    W = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+
+    def model(heads: np.ndarray) -> ForgeModel:
+        t = heads.shape[1]
+        return ForgeModel(genes, np.zeros(3), np.ones(3), [f"o{i}" for i in range(t)], np.zeros(t), W, heads,
+                          {"seed": 42})
+
+    dep, ic50 = model(np.array([[3.0], [4.0]])), model(np.array([[0.0], [-2.0]]))
+    effects = individual_effects(dep, ic50)
+    np.testing.assert_allclose(effects["DependencyEffect"], W @ [0.6, 0.8])
+    np.testing.assert_allclose(effects["IC50Effect"], W @ [0.0, 1.0])  # -W h/|h|: sensitising positive
+    joint = model(np.array([[3.0, 0.0], [4.0, -2.0]]))
+    table = effect_concordance([joint], [dep], [ic50])
+    expected = np.corrcoef(W @ [0.6, 0.8], W @ [0.0, 1.0])[0, 1]
+    assert table.loc[0, "joint_r"] == pytest.approx(expected) and table.loc[0, "individual_r"] == pytest.approx(expected)
