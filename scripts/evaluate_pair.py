@@ -48,7 +48,8 @@ def metric_rows(model: str, replicate: int, predicted: pd.Series, observed: pd.S
 def main(smk) -> None:
     log = setup_rule_logging(smk, "evaluate_pair")
     pair = pair_record(smk.input.pairs, smk.wildcards.pair)
-    data = load_pair(smk.input, pair, smk.input.split)
+    expression = read_parquet_matrix(smk.input.expression)  # the whole cohort is scored below
+    data = load_pair(smk.input, pair, smk.input.split, expression=expression)
     kinds = load_replicates(smk.input.models)
 
     rows = []
@@ -76,12 +77,13 @@ def main(smk) -> None:
 
     # Benefit Scores of every cohort sample with expression: the reported model
     # (joint replicate 0) and the mean over the joint replicates.
-    expression = read_parquet_matrix(smk.input.expression)
     joint = kinds["joint"]
     reported = joint[0]
     limit = smk.params.max_missing_fraction
     score, missing = reported.benefit_score(expression, max_missing_fraction=limit)
-    replicate_scores = np.column_stack([m.benefit_score(expression, max_missing_fraction=limit)[0] for m in joint])
+    replicate_scores = np.column_stack(
+        [score] + [m.benefit_score(expression, max_missing_fraction=limit)[0] for m in joint[1:]]
+    )
     predicted = reported.predict(expression, max_missing_fraction=limit)
     samples = pd.read_csv(smk.input.samples, sep="\t", index_col="ModelID")
     table = pd.concat([score, predicted.add_prefix("predicted_")], axis=1)

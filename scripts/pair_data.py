@@ -80,13 +80,17 @@ def assemble_outputs(
     return outputs, dropped
 
 
-def load_pair(inputs: Any, pair: dict[str, Any], split_path: str | None = None) -> PairData:
+def load_pair(
+    inputs: Any, pair: dict[str, Any], split_path: str | None = None, expression: pd.DataFrame | None = None
+) -> PairData:
     """Read a processed cohort's matrices and build the pair's :class:`PairData`.
 
-    ``inputs`` has attributes ``expression``, ``dependency`` and ``response`` (paths).
-    Without ``split_path`` every sample is labelled "train".
+    ``inputs`` has attributes ``expression``, ``dependency`` and ``response`` (paths);
+    pass ``expression`` when the caller already read it. Without ``split_path`` every
+    sample is labelled "train".
     """
-    expression = read_parquet_matrix(inputs.expression)
+    if expression is None:
+        expression = read_parquet_matrix(inputs.expression)
     dependency = read_parquet_matrix(inputs.dependency)
     response = read_parquet_matrix(inputs.response)
     sources = dict(dependency=str(inputs.dependency), response=str(inputs.response))
