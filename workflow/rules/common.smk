@@ -3,6 +3,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from config_check import validate_config  # noqa: E402
+from demo_data import DEMO_FILES  # noqa: E402  (the generator's own list of files)
 
 # Validate at parse time: unknown keys, wrong types and missing files stop here
 # with a message naming the key (see scripts/config_check.py).
@@ -17,23 +18,6 @@ STAGE_TARGETS = []
 RAW_DEMO = "resources/raw/demo"
 PROCESSED = f"resources/processed/{COHORT}"
 
-DEMO_FILES = [
-    "OmicsExpressionRNASeQCGeneCountProfile.csv",
-    "OmicsProfiles.csv",
-    "Model.csv",
-    "CRISPRGeneDependency.csv",
-    "creammist_ic50.csv",
-    "creammist_cell_lines.csv",
-    "drug_targets.csv",
-    "symbol_synonyms.csv",
-    "gencode_v19_gene_spans.csv",
-    "genesets.gmt",
-    "nm.3954-S2.xlsx",
-    "tahoe/plate7_filt_Vevo_Tahoe100M_WServicesFrom_ParseGigalab.h5ad",
-    "tahoe/plate8_filt_Vevo_Tahoe100M_WServicesFrom_ParseGigalab.h5ad",
-    "tahoe/plate9_filt_Vevo_Tahoe100M_WServicesFrom_ParseGigalab.h5ad",
-    "planted_truth.json",
-]
 
 # Raw DepMap/CREAMMIST inputs of the cohort, keyed as build_cohort's inputs.
 DEMO_COHORT_INPUTS = {
