@@ -7,11 +7,13 @@ CORES ?= 2
 
 .PHONY: demo test lint bench clean
 
-$(STAMP): envs/requirements.txt
+$(STAMP): envs/requirements.txt pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r envs/requirements.txt
+	# the library itself, editable: scripts/ is importable as `forge`, `forge_core`, `forge_score`
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -60,7 +60,7 @@ def write_counts_csv(path: Path, rows: int, genes: int, seed: int = 0) -> None:
 LOADER = """
 import sys, time, json
 sys.path.insert(0, {scripts!r})
-import parsers
+from forge.sources import parsers
 start = time.perf_counter()
 counts, dropped = parsers.read_counts_matrix({path!r})
 seconds = time.perf_counter() - start

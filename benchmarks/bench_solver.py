@@ -21,14 +21,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-import forge_core  # noqa: E402
+import forge_core
 
 
 def synthetic_problem(n: int, p: int, n_targets: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

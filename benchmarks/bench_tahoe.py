@@ -39,7 +39,6 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
 
 N_LINES = 50
 TREATMENTS = ["[('DMSO_TF', 0.0, 'uM')]", "[('Erlotinib', 0.05, 'uM')]",
@@ -122,7 +121,7 @@ def generate_plate(path: Path, n_cells: int, n_genes: int, seed: int, umis: floa
 
 def stream(path: Path, chunk_rows: int, out: Path | None) -> dict:
     """Streaming aggregation of every drug; optionally saves the counts for the comparison."""
-    import tahoe
+    from forge.external import tahoe
 
     started = time.perf_counter()
     result = tahoe.aggregate_plate(path, drugs=None, chunk_rows=chunk_rows)
@@ -142,7 +141,7 @@ def scanpy_aggregate(path: Path, streamed: Path) -> dict:
     import pandas as pd
     import scanpy as sc
 
-    import tahoe
+    from forge.external import tahoe
 
     started = time.perf_counter()
     adata = ad.read_h5ad(path)

@@ -35,12 +35,11 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench_solver import naive_fit  # noqa: E402  (the published loop, in its order of operations)
-from forge_model import PairData, split_samples  # noqa: E402
-from training import fit_replicates, tuning_curve  # noqa: E402
+from forge.modelling.model import PairData, split_samples  # noqa: E402
+from forge.modelling.training import fit_replicates, tuning_curve  # noqa: E402
 
 
 def synthetic_pair(n: int, p: int, seed: int) -> PairData:

@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from io_utils import InputFormatError, write_tsv  # noqa: E402
-from scoring import score_file  # noqa: E402
+from forge.io import InputFormatError, write_tsv
+from forge.modelling.scoring import score_file
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "scripts"))
 
 # What a user's checkout contains that a workflow run needs.
 WORKFLOW_PARTS = ("Snakefile", "workflow", "scripts", "config", "envs", "profiles")

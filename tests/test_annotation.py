@@ -10,8 +10,8 @@ import pytest
 
 from shared_data import REAL, requires_real_data
 
-import annotation
-from io_utils import InputFormatError
+from forge.sources import annotation
+from forge.io import InputFormatError
 
 GTF = """##description: evidence-based annotation of the human genome (GRCh37), version 19 (Ensembl 74)
 ##provider: GENCODE

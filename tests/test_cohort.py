@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from build_cohort import map_matrix_symbols
+from forge.sources.cohort import map_matrix_symbols
 
 
 def test_matrix_symbols_are_mapped_and_reported() -> None:

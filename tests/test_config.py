@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from conftest import REPO, copy_workflow, run_snakemake
-from config_check import ConfigError, validate_config
+from forge.config import ConfigError, validate_config
 
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 DEFAULT = yaml.safe_load((REPO / "config/config.yaml").read_text())

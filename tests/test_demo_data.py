@@ -6,7 +6,6 @@ import csv
 import hashlib
 import json
 import re
-import sys
 import time
 import types
 from pathlib import Path
@@ -16,10 +15,9 @@ import pandas as pd
 import pytest
 from scipy import sparse, stats
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-import demo_data  # noqa: E402
-from demo_data import DEMO_FILES, write_demo_dataset  # noqa: E402
+from forge.sources import demo_data
+from forge.sources.demo_data import DEMO_FILES, write_demo_dataset
 
 SMALL = {"n_cell_lines": 80, "n_genes": 500, "cells_per_condition": 3}
 BYTE_STABLE_SUFFIXES = (".csv", ".gmt", ".json", ".xlsx")
@@ -136,7 +134,7 @@ def test_snakemake_adapter(tmp_path):
         params=types.SimpleNamespace(seed=3, **SMALL),
         output=[str(outdir / "Model.csv"), str(outdir / "planted_truth.json")],
         log=[str(log_file)])
-    script = Path(__file__).resolve().parents[1] / "scripts" / "make_demo_data.py"
+    script = Path(__file__).resolve().parents[1] / "workflow" / "scripts" / "demo_raw_data.py"
     exec(compile(script.read_text(), str(script), "exec"),
          {"snakemake": fake, "__file__": str(script), "__name__": "snakemake_script"})
     assert (outdir / "Model.csv").exists()

@@ -25,8 +25,8 @@ import yaml
 
 from conftest import copy_workflow, run_snakemake
 
-import download as dl
-import parsers
+import forge.sources.download as dl
+from forge.sources import parsers
 
 # --------------------------------------------------------------------------- loopback server
 
@@ -229,7 +229,7 @@ def write_config(workdir: Path, download: dict, source: str = "demo") -> Path:
 
 def planned(download: dict) -> dict[str, list[dl.PlannedFile]]:
     """The planned files with the schema defaults filled in (as the workflow sees them)."""
-    from config_check import load_schema, _fill_defaults
+    from forge.config import load_schema, _fill_defaults
 
     schema = load_schema(Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml")
     cfg = {"download": json.loads(json.dumps(download))}

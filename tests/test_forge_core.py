@@ -8,15 +8,12 @@ monotonicity and sparsity, rank deficiency, early stopping, determinism and metr
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import stats
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
-import forge_core as fc  # noqa: E402
+import forge_core as fc
 
 # (n, p, k): small, medium, and more genes than samples.
 SHAPES = [(60, 15, 3), (200, 40, 8), (30, 50, 5)]

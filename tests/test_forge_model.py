@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from forge_model import (
+from forge.modelling.model import (
     ForgeModel,
     PairData,
     fit_pair_models,
@@ -17,7 +17,7 @@ from forge_model import (
     select_correlated_genes,
     split_samples,
 )
-from io_utils import InputFormatError
+from forge.io import InputFormatError
 
 OPTIONS = dict(max_iter=60, learning_rate=1e-3, l1_penalty=1e-3)
 

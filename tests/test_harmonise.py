@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-import harmonise  # noqa: E402
-import parsers  # noqa: E402
-from shared_data import REAL, requires_real_data  # noqa: E402
+from forge.sources import harmonise
+from forge.sources import parsers
+from shared_data import REAL, requires_real_data
 
 
 def models_table(rows: list[tuple[str, str, str, str]]) -> pd.DataFrame:

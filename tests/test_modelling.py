@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from baselines import fit_predict_baselines, lineage_mean_predictor
+from forge.modelling.baselines import fit_predict_baselines, lineage_mean_predictor
 from conftest import REPO
-from forge_model import PairData, fit_pair_models, split_by_lineage, split_samples
-from interpretation import group_tests, paired_concordance_test, score_groups
-from io_utils import InputFormatError
-from pairs import auto_pairs, count_pairs, read_pairs_table
-from training import cross_validate, fit_replicates, tuning_curve
+from forge.modelling.model import PairData, fit_pair_models, split_by_lineage, split_samples
+from forge.modelling.interpretation import group_tests, paired_concordance_test, score_groups
+from forge.io import InputFormatError
+from forge.modelling.pairs import auto_pairs, count_pairs, read_pairs_table
+from forge.modelling.training import cross_validate, fit_replicates, tuning_curve
 
 OPTIONS = dict(max_iter=40, learning_rate=1e-3, l1_penalty=1e-3)
 
@@ -230,8 +230,8 @@ def test_score_cli_bad_input(tmp_path: Path) -> None:
 
 
 def test_individual_effects_and_concordance_by_hand() -> None:
-    from forge_model import ForgeModel
-    from interpretation import effect_concordance, individual_effects
+    from forge.modelling.model import ForgeModel
+    from forge.modelling.interpretation import effect_concordance, individual_effects
 
     genes = ["A", "B", "C"]
     W = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])

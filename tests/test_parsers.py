@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,11 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-import parsers  # noqa: E402
-from build_cohort import build_cohort, write_cohort  # noqa: E402
-from io_utils import (  # noqa: E402
+from forge.sources import parsers
+from forge.sources.cohort import build_cohort, write_cohort
+from forge.io import (
     InputFormatError,
     atomic_write,
     read_parquet_matrix,

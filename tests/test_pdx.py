@@ -18,11 +18,11 @@ from scipy import stats
 from conftest import REPO, copy_workflow, run_snakemake
 from shared_data import REAL, requires_real_data
 
-import parsers
-import pdx
-import pdx_process
-from config_check import ConfigError, validate_config
-from io_utils import InputFormatError, read_parquet_matrix
+from forge.sources import parsers
+from forge.external import pdx
+from forge.external.pdx import process_pdx_files
+from forge.config import ConfigError, validate_config
+from forge.io import InputFormatError, read_parquet_matrix
 
 OUTPUT_KEYS = ("pseudocounts", "expression", "response", "sensitivity", "gene_mapping", "dropped")
 PDX_OUT = Path("resources/processed/pdx")
@@ -253,7 +253,7 @@ def run_adapter(tmp_path: Path, inputs: dict[str, str]) -> dict[str, str]:
     synonyms = tmp_path / "synonyms.csv"
     small_synonyms().to_csv(synonyms, index=False)
     outputs = output_paths(tmp_path / "out")
-    pdx_process.run({**inputs, "gene_spans": str(spans), "synonyms": str(synonyms)}, outputs,
+    process_pdx_files({**inputs, "gene_spans": str(spans), "synonyms": str(synonyms)}, outputs,
                     {**default_settings(), "filter": {"min_count": 0, "min_fraction": 0.2}})
     return outputs
 

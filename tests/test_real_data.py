@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from forge_core import regression_metrics
-from forge_model import PairData, fit_pair_models
+from forge.modelling.model import PairData, fit_pair_models
 from shared_data import REAL, requires_real_data
 
 PUBLISHED_TEST_R = {"EGFR_dependency": 0.585, "ERLOTINIB_ic50": 0.342}

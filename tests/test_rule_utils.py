@@ -12,8 +12,8 @@ from conftest import REPO
 def test_uncaught_exception_is_written_to_the_rule_log(tmp_path: Path) -> None:
     log_file = tmp_path / "rule.log"
     code = (
-        f"import sys, types; sys.path.insert(0, {str(REPO / 'scripts')!r})\n"
-        "from rule_utils import setup_rule_logging\n"
+        "import types\n"
+        "from forge.rules import setup_rule_logging\n"
         f"smk = types.SimpleNamespace(log=[{str(log_file)!r}])\n"
         "setup_rule_logging(smk, 'demo_rule').info('started')\n"
         "raise ValueError('counts.csv: column EGFR is not numeric')\n"

@@ -14,13 +14,12 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-import tahoe  # noqa: E402
-from conftest import copy_workflow, run_snakemake  # noqa: E402
-from io_utils import InputFormatError, read_parquet_matrix  # noqa: E402
-from normalize import voom_logcpm  # noqa: E402
-from tahoe_pseudobulk import run as run_pseudobulk  # noqa: E402
+from forge.external import tahoe
+from conftest import copy_workflow, run_snakemake
+from forge.io import InputFormatError, read_parquet_matrix
+from forge.normalise import voom_logcpm
+from forge.external.tahoe import pseudobulk_plate_to_files as run_pseudobulk
 
 TREATMENTS = ["[('DMSO_TF', 0.0, 'uM')]", "[('Erlotinib', 0.5, 'uM')]", "[('Gefitinib', 0.5, 'uM')]",
               "[('Vorinostat', 1.0, 'uM')]"]

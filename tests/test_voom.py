@@ -6,17 +6,15 @@ The fixtures in tests/fixtures/voom/ were made by make_voom_fixture.R with R lim
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
 
-import normalize  # noqa: E402
-from voom_normalize import voom_with_filters  # noqa: E402
+from forge import normalise as normalize
+from forge.normalise import voom_with_filters
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "voom"
 

@@ -16,9 +16,9 @@ from scipy import stats
 
 from conftest import run_snakemake
 
-import pair_data  # noqa: E402
-from forge_model import PairData, evaluate_model, fit_pair_models, load_model
-from io_utils import read_parquet_matrix
+from forge.modelling import pair_data
+from forge.modelling.model import PairData, evaluate_model, fit_pair_models, load_model
+from forge.io import read_parquet_matrix
 
 PLANTED = ["EGFR_ERLOTINIB", "NAMPT_DAPORINAD", "BRAF_DABRAFENIB"]
 CONTROL = "A1CF_VORINOSTAT"

@@ -1,12 +1,11 @@
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from config_check import validate_config  # noqa: E402
-from demo_data import DEMO_FILES  # noqa: E402  (the generator's own list of files)
+# The library under scripts/ is installed (editable) by `make`; see pyproject.toml.
+from forge.config import validate_config
+from forge.sources.demo_data import DEMO_FILES  # the generator's own list of files
 
 # Validate at parse time: unknown keys, wrong types and missing files stop here
-# with a message naming the key (see scripts/config_check.py).
+# with a message naming the key (see scripts/forge/config.py).
 config = validate_config(
     config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
 )

@@ -13,7 +13,7 @@ rule demo_raw_data:
         n_genes=config["data"]["demo"]["n_genes"],
         cells_per_condition=config["data"]["demo"]["cells_per_condition"],
     script:
-        "../../scripts/make_demo_data.py"
+        "../scripts/demo_raw_data.py"
 
 
 if config["data"]["source"] == "prepared":
@@ -33,7 +33,7 @@ if config["data"]["source"] == "prepared":
         conda:
             "../../envs/data.yaml"
         script:
-            "../../scripts/import_prepared.py"
+            "../scripts/import_prepared.py"
 
 else:
 
@@ -58,7 +58,7 @@ else:
         resources:
             mem_mb=8000,
         script:
-            "../../scripts/build_cohort.py"
+            "../scripts/build_cohort.py"
 
     rule voom_expression:
         input:
@@ -78,4 +78,4 @@ else:
         params:
             gene_universe=config["normalisation"]["gene_universe"],
         script:
-            "../../scripts/voom_normalize.py"
+            "../scripts/voom_expression.py"

@@ -1,8 +1,8 @@
 # Download rules for the real sources (config section `download`, schema in
 # workflow/schemas/sections/download.schema.yaml).
-# Library code: scripts/download.py (HTTP, checksums, manifest, CREAMMIST crawl) and
-# scripts/annotation.py (GTF and gene_info conversions).
-import download as dl
+# Library code: scripts/forge/sources/download.py (HTTP, checksums, manifest, CREAMMIST crawl)
+# and scripts/forge/sources/annotation.py (GTF and gene_info conversions).
+import forge.sources.download as dl
 
 DL = config["download"]
 DL_PLAN = dl.planned_downloads(DL)
@@ -61,7 +61,7 @@ rule download_depmap:
         figshare_api=DL["depmap"]["figshare_api"],
         figshare_article=DL["depmap"]["figshare_article"],
     script:
-        "../../scripts/fetch_depmap.py"
+        "../scripts/download_depmap.py"
 
 
 rule download_creammist:
@@ -81,7 +81,7 @@ rule download_creammist:
         cell_lines_endpoint=DL["creammist"]["cell_lines_endpoint"],
         cache="resources/raw/creammist/cache",
     script:
-        "../../scripts/fetch_creammist.py"
+        "../scripts/download_creammist.py"
 
 
 rule download_drug_targets:
@@ -98,7 +98,7 @@ rule download_drug_targets:
         sha256=DL["drug_targets"]["sha256"],
         validate="drug_targets",
     script:
-        "../../scripts/fetch_url.py"
+        "../scripts/download_drug_targets.py"
 
 
 rule download_tahoe_plate:
@@ -113,7 +113,7 @@ rule download_tahoe_plate:
         release=DL["tahoe"]["release"],
         url=lambda wildcards: dl.tahoe_url(DL["tahoe"], plate=wildcards.tahoe_plate),
     script:
-        "../../scripts/fetch_url.py"
+        "../scripts/download_tahoe_plate.py"
 
 
 rule download_tahoe_metadata:
@@ -130,7 +130,7 @@ rule download_tahoe_metadata:
             DL["tahoe"], metadata=wildcards.tahoe_metadata
         ),
     script:
-        "../../scripts/fetch_url.py"
+        "../scripts/download_tahoe_metadata.py"
 
 
 rule download_pdx_workbook:
@@ -146,7 +146,7 @@ rule download_pdx_workbook:
         url=DL["pdx"]["url"],
         sha256=DL["pdx"]["sha256"],
     script:
-        "../../scripts/fetch_url.py"
+        "../scripts/download_pdx_workbook.py"
 
 
 rule download_gencode_gtf:
@@ -162,7 +162,7 @@ rule download_gencode_gtf:
         url=DL["gencode"]["url"],
         md5sums_url=DL["gencode"]["md5sums_url"],
     script:
-        "../../scripts/fetch_url.py"
+        "../scripts/download_gencode_gtf.py"
 
 
 rule gencode_gene_spans:
@@ -174,10 +174,8 @@ rule gencode_gene_spans:
         "logs/download/gencode_gene_spans.log",
     conda:
         "../../envs/data.yaml"
-    params:
-        kind="gene_spans",
     script:
-        "../../scripts/fetch_annotation_tables.py"
+        "../scripts/gencode_gene_spans.py"
 
 
 rule download_ncbi_gene_info:
@@ -192,7 +190,7 @@ rule download_ncbi_gene_info:
         release=DL["synonyms"]["release"],
         url=DL["synonyms"]["url"],
     script:
-        "../../scripts/fetch_url.py"
+        "../scripts/download_ncbi_gene_info.py"
 
 
 rule symbol_synonyms:
@@ -205,10 +203,9 @@ rule symbol_synonyms:
     conda:
         "../../envs/data.yaml"
     params:
-        kind="synonyms",
         tax_id=DL["synonyms"]["tax_id"],
     script:
-        "../../scripts/fetch_annotation_tables.py"
+        "../scripts/symbol_synonyms.py"
 
 
 rule download_enrichr:
@@ -226,4 +223,4 @@ rule download_enrichr:
         ),
         validate="gmt",
     script:
-        "../../scripts/fetch_url.py"
+        "../scripts/download_enrichr.py"

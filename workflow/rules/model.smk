@@ -11,7 +11,7 @@ checkpoint select_pairs:
         auto=config["pairs"]["auto"],
         min_cell_lines=config["pairs"]["min_cell_lines"],
     script:
-        "../../scripts/select_pairs.py"
+        "../scripts/select_pairs.py"
 
 
 rule prepare_pair:
@@ -29,7 +29,7 @@ rule prepare_pair:
         split=config["split"],
         genes=config["genes"],
     script:
-        "../../scripts/prepare_pair.py"
+        "../scripts/prepare_pair.py"
 
 
 rule tune_pair:
@@ -53,7 +53,7 @@ rule tune_pair:
         model=config["model"],
         tuning=config["tuning"],
     script:
-        "../../scripts/tune_pair.py"
+        "../scripts/tune_pair.py"
 
 
 rule train_pair:
@@ -75,7 +75,7 @@ rule train_pair:
     params:
         model=config["model"],
     script:
-        "../../scripts/train_pair.py"
+        "../scripts/train_pair.py"
 
 
 rule baselines_pair:
@@ -98,7 +98,7 @@ rule baselines_pair:
     params:
         baselines=config["baselines"],
     script:
-        "../../scripts/baselines_pair.py"
+        "../scripts/baselines_pair.py"
 
 
 rule evaluate_pair:
@@ -125,7 +125,7 @@ rule evaluate_pair:
     params:
         max_missing_fraction=config["scoring"]["max_missing_fraction"],
     script:
-        "../../scripts/evaluate_pair.py"
+        "../scripts/evaluate_pair.py"
 
 
 rule compare_pairs:
@@ -152,7 +152,7 @@ rule compare_pairs:
     conda:
         "../../envs/model.yaml"
     script:
-        "../../scripts/compare_pairs.py"
+        "../scripts/compare_pairs.py"
 
 
 rule score_cohort:
@@ -170,4 +170,4 @@ rule score_cohort:
         kind=lambda wildcards: config["scoring"]["cohorts"][wildcards.cohort]["kind"],
         max_missing_fraction=config["scoring"]["max_missing_fraction"],
     script:
-        "../../scripts/score_cohort.py"
+        "../scripts/score_cohort.py"

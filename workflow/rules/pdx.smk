@@ -54,7 +54,7 @@ rule pdx_process:
     params:
         settings=PDX,
     script:
-        "../../scripts/pdx_process.py"
+        "../scripts/pdx_process.py"
 
 
 if config["stages"]["pdx"]:

@@ -46,7 +46,7 @@ rule tahoe_pseudobulk_plate:
         chunk_rows=TAHOE["chunk_rows"],
         qc=TAHOE["qc"],
     script:
-        "../../scripts/tahoe_pseudobulk.py"
+        "../scripts/tahoe_pseudobulk_plate.py"
 
 
 rule tahoe_combine:
@@ -64,7 +64,7 @@ rule tahoe_combine:
     params:
         min_cells=TAHOE["min_cells"],
     script:
-        "../../scripts/tahoe_combine.py"
+        "../scripts/tahoe_combine.py"
 
 
 rule tahoe_voom:
@@ -81,7 +81,7 @@ rule tahoe_voom:
     params:
         control=TAHOE["control"],
     script:
-        "../../scripts/tahoe_voom.py"
+        "../scripts/tahoe_voom.py"
 
 
 if config["stages"]["tahoe"]:

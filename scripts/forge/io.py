@@ -1,0 +1,149 @@
+"""Shared I/O helpers: atomic writes, matrix parquet round-trips, input validation errors."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = [
+    "InputFormatError",
+    "atomic_write",
+    "read_parquet_matrix",
+    "require_columns",
+    "write_parquet_matrix",
+    "write_tsv",
+]
+
+
+class InputFormatError(ValueError):
+    """An input file does not have the expected format.
+
+    Messages always name the file, the offending column or key, and what was expected,
+    so that a failing workflow rule points at the exact problem.
+    """
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temporary path that replaces ``path`` only if the block succeeds.
+
+    The temporary file lives in the same directory (``.<name>.tmp-<pid>``) so that the
+    final ``os.replace`` is an atomic rename on the same filesystem; a crash or exception
+    never leaves a half-written output that Snakemake could mistake for a finished one.
+
+    Parameters
+    ----------
+    path
+        Final destination. Parent directories are created if missing.
+
+    Yields
+    ------
+    pathlib.Path
+        Temporary path to write to.
+    """
+    final_path = Path(path)
+    final_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp_path = final_path.with_name(f".{final_path.name}.tmp-{os.getpid()}")
+    try:
+        yield tmp_path
+        os.replace(tmp_path, final_path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+        raise
+
+
+def write_parquet_matrix(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """Write a samples × features matrix to parquet atomically.
+
+    Column labels are converted to strings (parquet requires string column names) and
+    the index is stored as a regular column named after the index (default ``"index"``),
+    so :func:`read_parquet_matrix` restores it exactly.
+
+    Parameters
+    ----------
+    df
+        Matrix to write; the index holds row identifiers.
+    path
+        Destination ``.parquet`` file.
+    """
+    out = df.copy()
+    out.columns = [str(c) for c in out.columns]
+    index_name = df.index.name if df.index.name is not None else "index"
+    if index_name in out.columns:
+        raise ValueError(f"cannot write {path}: index name {index_name!r} is also a column label")
+    out.index = out.index.rename(index_name)
+    with atomic_write(path) as tmp:
+        out.reset_index().to_parquet(tmp, index=False)
+
+
+def read_parquet_matrix(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a matrix written by :func:`write_parquet_matrix`.
+
+    Parameters
+    ----------
+    path
+        Parquet file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Matrix with its original index name and string column labels.
+    """
+    table = pd.read_parquet(path)
+    if table.shape[1] == 0:
+        raise InputFormatError(f"{path}: expected an index column followed by data columns, found none")
+    index_col = table.columns[0]
+    out = table.set_index(index_col)
+    if index_col == "index":
+        out.index.name = None
+    out.columns = [str(c) for c in out.columns]
+    return out
+
+
+def write_tsv(df: pd.DataFrame, path: str | os.PathLike[str], index: bool = False) -> None:
+    """Write a table as tab-separated text atomically.
+
+    Parameters
+    ----------
+    df
+        Table to write.
+    path
+        Destination file.
+    index
+        Whether to write the index as the first column.
+    """
+    with atomic_write(path) as tmp:
+        df.to_csv(tmp, sep="\t", index=index, lineterminator="\n")
+
+
+def require_columns(df: pd.DataFrame, required: Iterable[str], path: str | os.PathLike[str]) -> None:
+    """Raise :class:`InputFormatError` if ``df`` lacks any of ``required`` columns.
+
+    Parameters
+    ----------
+    df
+        Table read from ``path``.
+    required
+        Column names that must be present.
+    path
+        File the table came from (named in the error message).
+    """
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        shown = ", ".join(map(str, list(df.columns)[:10]))
+        more = "" if df.shape[1] <= 10 else f", … ({df.shape[1]} columns)"
+        raise InputFormatError(
+            f"{path}: missing required column(s) {', '.join(repr(c) for c in missing)}; "
+            f"found columns: {shown}{more}"
+        )
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], index: bool = False) -> None:
+    """Write a table as comma-separated text (Unix line ends) atomically."""
+    with atomic_write(path) as tmp:
+        df.to_csv(tmp, index=index, lineterminator="\n")

@@ -1,0 +1,423 @@
+"""FORGE models of one drug-target pair: data preparation, fitting, persistence, scoring.
+
+Library module (pandas + numpy; file I/O only in :meth:`ForgeModel.save` and
+:func:`load_model`). The numerical solver is ``forge_core``; this module adds
+gene names, the train/test split, training-only gene selection and scaling,
+and the Benefit Score of new expression profiles.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+import forge_core
+from forge.io import InputFormatError, atomic_write
+from forge.normalise import fit_scaling
+
+MODEL_FORMAT_VERSION = 1
+MISSING_GENE_RULE = (
+    "genes of the model absent from the scored matrix are set to their training mean "
+    "(z = 0), so they contribute nothing to predictions or scores"
+)
+
+
+# ---------------------------------------------------------------------------
+# Split and gene selection
+# ---------------------------------------------------------------------------
+def split_samples(samples: Sequence[str], test_fraction: float, seed: int) -> pd.Series:
+    """Seeded cell-line split, as in the published code.
+
+    The samples are sorted, shuffled with ``default_rng(SeedSequence(seed))`` and
+    the first ``floor(test_fraction * n)`` positions form the test set. Sorting
+    first makes the split independent of the input order.
+
+    Returns
+    -------
+    Series indexed by sample with values "train" / "test".
+    """
+    ordered = np.array(sorted(samples), dtype=object)
+    if len(set(ordered)) != len(ordered):
+        raise ValueError("sample names must be unique to split by cell line")
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    rng.shuffle(ordered)
+    n_test = math.floor(test_fraction * len(ordered))
+    labels = np.where(np.arange(len(ordered)) < n_test, "test", "train")
+    return pd.Series(labels, index=pd.Index(ordered, name="sample"), name="split").sort_index()
+
+
+def split_by_lineage(lineage: pd.Series, test_fraction: float, seed: int) -> pd.Series:
+    """Lineage-blind split: whole lineages are held out.
+
+    Lineages (missing ones form one group) are sorted, shuffled with
+    ``default_rng(SeedSequence(seed))`` and moved to the test set in that order until
+    it holds at least ``floor(test_fraction * n)`` samples, so no lineage has samples
+    on both sides.
+    """
+    if not lineage.index.is_unique:
+        raise ValueError("sample names must be unique to split by cell line")
+    groups = lineage.fillna("(missing lineage)").astype(str)
+    names = np.array(sorted(groups.unique()), dtype=object)
+    rng = np.random.default_rng(np.random.SeedSequence(seed))
+    rng.shuffle(names)
+    wanted = math.floor(test_fraction * len(groups))
+    sizes = groups.value_counts()
+    test_lineages, n_test = [], 0
+    for name in names:
+        if n_test >= wanted:
+            break
+        test_lineages.append(name)
+        n_test += int(sizes[name])
+    labels = np.where(groups.isin(test_lineages), "test", "train")
+    split = pd.Series(labels, index=pd.Index(lineage.index, name="sample"), name="split").sort_index()
+    if (split == "train").sum() == 0:
+        raise ValueError("lineage-blind split left no training samples; lower split.test_fraction")
+    return split
+
+
+def select_correlated_genes(
+    expression: pd.DataFrame,
+    targets: pd.DataFrame,
+    n_per_target: int = 100,
+    always_include: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Highly correlated genes (HCGs): the union of the top genes by |Spearman rho| per target.
+
+    Call with training samples only. Genes constant in the training set get rho = 0.
+
+    Returns
+    -------
+    DataFrame indexed by gene with one ``rho_<target>`` column per target and a
+    ``selected_for`` column, in selection order (targets in column order, then the
+    forced genes).
+    """
+    if not expression.index.equals(targets.index):
+        raise ValueError("expression and targets must have the same samples in the same order")
+    ranks = expression.rank(axis=0).to_numpy(dtype=np.float64)
+    ranks -= ranks.mean(axis=0)
+    gene_norm = np.sqrt((ranks**2).sum(axis=0))
+    table = pd.DataFrame(index=expression.columns)
+    order: list[str] = []
+    reasons: dict[str, list[str]] = {}
+    for name in targets.columns:
+        target_rank = targets[name].rank().to_numpy(dtype=np.float64)
+        target_rank -= target_rank.mean()
+        denom = gene_norm * np.sqrt((target_rank**2).sum())
+        rho = np.divide(target_rank @ ranks, denom, out=np.zeros_like(gene_norm), where=denom > 0)
+        table[f"rho_{name}"] = rho
+        # stable sort on -|rho| breaks ties by gene order, so the selection is deterministic
+        top = expression.columns[np.argsort(-np.abs(rho), kind="stable")[:n_per_target]]
+        for gene in top:
+            if gene not in reasons:
+                order.append(gene)
+            reasons.setdefault(gene, []).append(str(name))
+    for gene in always_include:
+        if gene in expression.columns:
+            if gene not in reasons:
+                order.append(gene)
+            reasons.setdefault(gene, []).append("forced")
+    selected = table.loc[order].copy()
+    selected["selected_for"] = [",".join(reasons[g]) for g in order]
+    selected.index.name = "gene"
+    return selected
+
+
+# ---------------------------------------------------------------------------
+# Model bundle
+# ---------------------------------------------------------------------------
+@dataclass
+class ForgeModel:
+    """A fitted FORGE model with everything needed to score new samples.
+
+    Attributes
+    ----------
+    genes : list of str
+        Input genes, in the order of the rows of ``W``.
+    gene_mean, gene_sd : ndarray (p,)
+        Training-set scaling of the expression.
+    targets : list of str
+        Output names, dependency first (e.g. ``["dependency", "ERLOTINIB"]``).
+    target_mean : ndarray (t,)
+        Training means used to centre the outputs.
+    W : ndarray (p, k)
+    heads : ndarray (k, t)
+    metadata : dict
+        Hyper-parameters, seed, fit diagnostics, pair, kind, versions.
+    """
+
+    genes: list[str]
+    gene_mean: np.ndarray
+    gene_sd: np.ndarray
+    targets: list[str]
+    target_mean: np.ndarray
+    W: np.ndarray
+    heads: np.ndarray
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    # -- scoring -----------------------------------------------------------
+    def scaled_expression(
+        self, expression: pd.DataFrame, max_missing_fraction: float = 0.5
+    ) -> tuple[np.ndarray, pd.DataFrame]:
+        """Align ``expression`` (samples x genes) to the model genes and z-score it.
+
+        Genes are matched by name; extra genes are ignored. Missing genes follow
+        ``MISSING_GENE_RULE``. Raises when no gene overlaps, when more than
+        ``max_missing_fraction`` of the model genes are missing, or when the
+        values are not numeric.
+
+        Returns
+        -------
+        G : ndarray (n, p)
+        missing : DataFrame with the missing genes and their benefit weight.
+        """
+        if expression.columns.duplicated().any():
+            dup = expression.columns[expression.columns.duplicated()].tolist()[:5]
+            raise InputFormatError(f"expression has duplicated gene columns, e.g. {dup}")
+        non_numeric = [c for c in expression.columns if not pd.api.types.is_numeric_dtype(expression[c])]
+        if non_numeric:
+            raise InputFormatError(
+                f"expression has non-numeric values in gene column(s) {non_numeric[:5]}; "
+                "expected numbers (normalised expression)"
+            )
+        present = [g for g in self.genes if g in expression.columns]
+        if not present:
+            raise InputFormatError(
+                f"no gene of the model ({len(self.genes)} genes, e.g. {self.genes[:3]}) is among "
+                f"the expression columns (e.g. {list(expression.columns[:3])})"
+            )
+        missing = [g for g in self.genes if g not in expression.columns]
+        if len(missing) > max_missing_fraction * len(self.genes):
+            raise InputFormatError(
+                f"{len(missing)} of the model's {len(self.genes)} genes are missing from the "
+                f"expression (more than {max_missing_fraction:.0%}), e.g. {missing[:5]}"
+            )
+        # C-ordered copy: the result must not depend on the column order or layout given
+        aligned = np.ascontiguousarray(expression.reindex(columns=self.genes).to_numpy(dtype=np.float64))
+        values = aligned[:, [self.genes.index(g) for g in present]]
+        if not np.isfinite(values).all():
+            raise InputFormatError("expression contains NaN or infinite values in model genes")
+        G = (aligned - self.gene_mean) / self.gene_sd
+        G[:, np.isnan(G).all(axis=0)] = 0.0  # missing genes: z = 0 (MISSING_GENE_RULE)
+        # the weight a missing gene would have had: benefit weight (joint) or coefficient
+        weights = self.benefit_weights() if len(self.targets) > 1 else self.W @ self.heads[:, 0]
+        missing_table = pd.DataFrame(
+            {"gene": missing, "benefit_weight": [weights[self.genes.index(g)] for g in missing]}
+        )
+        return G, missing_table
+
+    def benefit_weights(self) -> np.ndarray:
+        """Per-gene weights ``W (h_D - h_I)`` on the z-scored scale."""
+        return forge_core.benefit_weights(self.W, self.heads)
+
+    def predict(self, expression: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+        """Predicted outputs on their original scale (training means added back)."""
+        G, _ = self.scaled_expression(expression, **kwargs)
+        pred = G @ self.W @ self.heads + self.target_mean
+        return pd.DataFrame(pred, index=expression.index, columns=self.targets)
+
+    def embed(self, expression: pd.DataFrame, **kwargs: Any) -> pd.DataFrame:
+        """Latent embedding ``Z = G W``."""
+        G, _ = self.scaled_expression(expression, **kwargs)
+        cols = [f"Z{i + 1}" for i in range(self.W.shape[1])]
+        return pd.DataFrame(G @ self.W, index=expression.index, columns=cols)
+
+    def benefit_score(self, expression: pd.DataFrame, **kwargs: Any) -> tuple[pd.Series, pd.DataFrame]:
+        """Benefit Score ``D_hat - I_hat`` (centred scale) of each sample, and the missing genes.
+
+        A sample's score depends only on its own profile and the training
+        scaling, never on the other samples scored with it.
+        """
+        G, missing = self.scaled_expression(expression, **kwargs)
+        score = pd.Series(G @ self.benefit_weights(), index=expression.index, name="benefit_score")
+        return score, missing
+
+    def gene_effects(self) -> pd.DataFrame:
+        """DependencyEffect, IC50Effect, TotalInfluence and the benefit weight per gene."""
+        effects = forge_core.gene_effects(self.W, self.heads) if len(self.targets) > 1 else None
+        table = pd.DataFrame(index=pd.Index(self.genes, name="gene"))
+        if effects is not None:
+            table["DependencyEffect"] = effects["dependency_effect"]
+            table["IC50Effect"] = effects["ic50_effect"]
+            table["TotalInfluence"] = effects["total_influence"]
+            table["BenefitWeight"] = self.benefit_weights()
+        else:
+            table["Effect"] = forge_core.output_effect(self.W, self.heads[:, 0])
+        return table
+
+    # -- persistence -------------------------------------------------------
+    def save(self, directory: str | os.PathLike) -> None:
+        """Write ``model.npz`` (arrays) and ``model.json`` (names, settings); no pickle."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        with atomic_write(directory / "model.npz") as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez(
+                    handle,
+                    W=self.W,
+                    heads=self.heads,
+                    gene_mean=self.gene_mean,
+                    gene_sd=self.gene_sd,
+                    target_mean=self.target_mean,
+                )
+        meta = dict(
+            format_version=MODEL_FORMAT_VERSION,
+            genes=list(self.genes),
+            targets=list(self.targets),
+            missing_gene_rule=MISSING_GENE_RULE,
+            versions=package_versions(),
+            **self.metadata,
+        )
+        with atomic_write(directory / "model.json") as tmp:
+            Path(tmp).write_text(json.dumps(_jsonable(meta), indent=2, sort_keys=True) + "\n")
+
+
+def load_model(directory: str | os.PathLike) -> ForgeModel:
+    """Load a model written by :meth:`ForgeModel.save`."""
+    directory = Path(directory)
+    npz_path, json_path = directory / "model.npz", directory / "model.json"
+    for path in (npz_path, json_path):
+        if not path.is_file():
+            raise FileNotFoundError(f"model file {path} not found (expected model.npz and model.json)")
+    meta = json.loads(json_path.read_text())
+    for key in ("genes", "targets", "format_version"):
+        if key not in meta:
+            raise InputFormatError(f"{json_path}: key '{key}' missing")
+    with np.load(npz_path, allow_pickle=False) as arrays:
+        data = {name: arrays[name] for name in ("W", "heads", "gene_mean", "gene_sd", "target_mean")}
+    if data["W"].shape[0] != len(meta["genes"]):
+        raise InputFormatError(
+            f"{npz_path}: W has {data['W'].shape[0]} rows but {json_path} lists {len(meta['genes'])} genes"
+        )
+    genes, targets = meta.pop("genes"), meta.pop("targets")
+    for key in ("format_version", "missing_gene_rule", "versions"):
+        meta.pop(key, None)
+    return ForgeModel(genes=genes, targets=targets, metadata=meta, **data)
+
+
+def package_versions() -> dict[str, str]:
+    """Versions recorded in model metadata."""
+    import scipy
+
+    return dict(python=platform.python_version(), numpy=np.__version__, scipy=scipy.__version__, pandas=pd.__version__)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Fitting a pair
+# ---------------------------------------------------------------------------
+@dataclass
+class PairData:
+    """Aligned inputs of one pair: expression, outputs (dependency first) and the split."""
+
+    expression: pd.DataFrame
+    outputs: pd.DataFrame
+    split: pd.Series
+
+    @property
+    def train(self) -> pd.Index:
+        return self.split.index[self.split == "train"]
+
+    @property
+    def test(self) -> pd.Index:
+        return self.split.index[self.split == "test"]
+
+
+def fit_pair_models(
+    data: PairData,
+    genes: Sequence[str],
+    seeds: Sequence[int],
+    n_components: int,
+    solver_options: dict[str, Any],
+    output_columns: Sequence[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> list[ForgeModel]:
+    """Fit one model per seed on the training samples, all in one batched solver call.
+
+    Scaling (gene mean/sd) and output centring come from training samples only.
+    """
+    output_columns = list(output_columns or data.outputs.columns)
+    # Fresh C-ordered arrays: BLAS and pandas reductions round differently for other
+    # memory layouts, and a model must not depend on how its inputs were sliced.
+    train_values = np.ascontiguousarray(data.expression.loc[data.train, list(genes)].to_numpy(dtype=np.float64))
+    gene_mean, gene_sd = fit_scaling(pd.DataFrame(train_values, columns=list(genes)))
+    G = (train_values - gene_mean.to_numpy()) / gene_sd.to_numpy()
+    train_out = np.ascontiguousarray(data.outputs.loc[data.train, output_columns].to_numpy(dtype=np.float64))
+    target_mean = train_out.mean(axis=0)
+    suff = forge_core.sufficient_statistics(G, train_out - target_mean)
+    specs = [forge_core.ModelSpec(n_components, int(seed)) for seed in seeds]
+    results = forge_core.fit_forge_batch([suff], specs, **solver_options)
+    models = []
+    for seed, res in zip(seeds, results):
+        meta = dict(metadata or {})
+        meta.update(
+            seed=int(seed),
+            hyperparameters=dict(res.settings, n_components=n_components),
+            n_iter=res.n_iter,
+            converged=res.converged,
+            rank=res.rank,
+            final_loss=res.fun,
+            n_train=int(len(data.train)),
+        )
+        models.append(
+            ForgeModel(
+                genes=list(genes),
+                gene_mean=np.asarray(gene_mean, dtype=np.float64),
+                gene_sd=np.asarray(gene_sd, dtype=np.float64),
+                targets=output_columns,
+                target_mean=target_mean,
+                W=res.W,
+                heads=res.heads,
+                metadata=meta,
+            )
+        )
+    return models
+
+
+def evaluate_model(model: ForgeModel, data: PairData) -> pd.DataFrame:
+    """Metrics per output and split (long table: split, output, metric columns)."""
+    rows = []
+    for split_name, index in (("train", data.train), ("test", data.test)):
+        pred = model.predict(data.expression.loc[index])
+        for name in model.targets:
+            observed = data.outputs.loc[index, name]
+            row = dict(split=split_name, output=name)
+            row.update(forge_core.regression_metrics(observed.to_numpy(), pred[name].to_numpy()))
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def read_fixed_split(path: str, samples: pd.Index) -> tuple[pd.Series, pd.DataFrame]:
+    """A given split restricted to the pair's samples; samples it lacks are reported."""
+    table = pd.read_csv(path, sep=None, engine="python", dtype=str)
+    if "sample" not in table.columns:  # e.g. the authors' table keyed by StrippedCellLineName
+        table = table.rename(columns={table.columns[0]: "sample"})
+    if "split" not in table.columns:
+        raise InputFormatError(f"{path}: missing column 'split'; expected sample ids and a split column")
+    bad = sorted(set(table["split"]) - {"train", "test"})
+    if bad:
+        raise InputFormatError(f"{path}: column 'split' has values {bad}; expected train or test")
+    split = table.set_index("sample")["split"]
+    not_in_split = samples.difference(split.index)
+    dropped = pd.DataFrame({"sample": not_in_split, "reason": "not in the fixed split file"})
+    split = split.reindex(samples.intersection(split.index)).sort_index()
+    split.index.name = "sample"
+    return split, dropped

@@ -1,0 +1,140 @@
+"""Drug-target pairs: the configured table, the "auto" listing, and per-pair sample counts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from forge.io import InputFormatError
+
+PAIR_COLUMNS = ["name", "target", "drug", "extra_drugs", "control"]
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def _as_bool(value: object, path: str, row: int) -> bool:
+    text = str(value).strip().lower()
+    if text in ("", "nan", "false", "0", "no"):
+        return False
+    if text in ("true", "1", "yes"):
+        return True
+    raise InputFormatError(f"{path}: row {row}, column 'control': {value!r} is not true/false")
+
+
+def read_pairs_table(path: str | Path) -> pd.DataFrame:
+    """Read ``pairs.tsv``: drug, target, optional extra_drugs (comma-separated), control, name.
+
+    Returns a table with columns ``PAIR_COLUMNS``; ``extra_drugs`` is a comma-separated
+    string (possibly empty) and ``name`` defaults to ``TARGET_DRUG``.
+    """
+    path = str(path)
+    try:
+        table = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
+    except pd.errors.EmptyDataError as err:
+        raise InputFormatError(f"{path}: empty pairs table; expected columns drug, target") from err
+    missing = [c for c in ("drug", "target") if c not in table.columns]
+    if missing:
+        raise InputFormatError(f"{path}: missing column(s) {missing}; expected drug, target[, extra_drugs, control, name]")
+    unknown = sorted(set(table.columns) - set(PAIR_COLUMNS))
+    if unknown:
+        raise InputFormatError(f"{path}: unknown column(s) {unknown}; allowed: {PAIR_COLUMNS}")
+    rows = []
+    for i, row in enumerate(table.to_dict("records"), start=2):  # row 1 is the header
+        drug, target = row["drug"].strip(), row["target"].strip()
+        if not drug or not target:
+            raise InputFormatError(f"{path}: row {i}: drug and target must not be empty")
+        extra = [d.strip() for d in row.get("extra_drugs", "").split(",") if d.strip()]
+        if drug in extra:
+            raise InputFormatError(f"{path}: row {i}: extra_drugs repeats the pair's drug {drug!r}")
+        name = row.get("name", "").strip() or f"{target}_{drug}"
+        if not _NAME.match(name):
+            raise InputFormatError(f"{path}: row {i}: pair name {name!r} may only use letters, digits, _ . -")
+        control = _as_bool(row.get("control", ""), path, i)
+        rows.append((name, target, drug, ",".join(extra), control))
+    pairs = pd.DataFrame(rows, columns=PAIR_COLUMNS)
+    duplicated = sorted(set(pairs["name"][pairs["name"].duplicated()]))
+    if duplicated:
+        raise InputFormatError(f"{path}: duplicated pair name(s) {duplicated}; add a 'name' column")
+    if pairs.empty:
+        raise InputFormatError(f"{path}: no pairs listed")
+    return pairs
+
+
+def complete_samples(
+    expression: pd.DataFrame, dependency: pd.DataFrame, response: pd.DataFrame, target: str, drugs: list[str]
+) -> pd.Index:
+    """Samples with expression, the target's dependency and every drug's IC50."""
+    if target not in dependency.columns or any(d not in response.columns for d in drugs):
+        return pd.Index([])
+    ok = dependency[target].notna() & response.reindex(dependency.index)[drugs].notna().all(axis=1)
+    return expression.index.intersection(ok.index[ok])
+
+
+def count_pairs(
+    pairs: pd.DataFrame, expression: pd.DataFrame, dependency: pd.DataFrame, response: pd.DataFrame
+) -> pd.DataFrame:
+    """Add per-pair counts: cell lines with all data for the joint model and the multi-drug model.
+
+    Also flags whether the target and the drugs exist in the cohort at all.
+    """
+    out = pairs.copy()
+    out["target_in_dependency"] = out["target"].isin(dependency.columns)
+    out["drug_in_response"] = out["drug"].isin(response.columns)
+    out["n_cell_lines"] = [
+        len(complete_samples(expression, dependency, response, t, [d])) for t, d in zip(out["target"], out["drug"])
+    ]
+    out["n_cell_lines_multi"] = [
+        len(complete_samples(expression, dependency, response, t, [d] + [x for x in e.split(",") if x]))
+        if e else 0
+        for t, d, e in zip(out["target"], out["drug"], out["extra_drugs"])
+    ]
+    return out
+
+
+def auto_pairs(
+    drug_targets: pd.DataFrame,
+    expression: pd.DataFrame,
+    dependency: pd.DataFrame,
+    response: pd.DataFrame,
+    min_cell_lines: int,
+) -> pd.DataFrame:
+    """Every annotated drug-target pair with at least ``min_cell_lines`` complete cell lines.
+
+    ``drug_targets`` is the long table (drug, target). Drugs sharing a target are offered
+    as ``extra_drugs`` of each other's pair (for the multi-drug model). The result has the
+    columns of :func:`count_pairs` and is sorted by target, then drug.
+    """
+    annotated = drug_targets[["drug", "target"]].drop_duplicates()
+    annotated = annotated[annotated["drug"].isin(response.columns) & annotated["target"].isin(dependency.columns)]
+    candidates = pd.DataFrame(
+        {
+            "name": annotated["target"] + "_" + annotated["drug"],
+            "target": annotated["target"],
+            "drug": annotated["drug"],
+            "extra_drugs": "",
+            "control": False,
+        }
+    )
+    counted = count_pairs(candidates, expression, dependency, response)
+    kept = counted[counted["n_cell_lines"] >= min_cell_lines].sort_values(["target", "drug"])
+    drugs_of_target = kept.groupby("target")["drug"].agg(list)
+    kept["extra_drugs"] = [
+        ",".join(d for d in drugs_of_target[t] if d != drug) for t, drug in zip(kept["target"], kept["drug"])
+    ]
+    kept["n_cell_lines_multi"] = count_pairs(kept[PAIR_COLUMNS], expression, dependency, response)[
+        "n_cell_lines_multi"
+    ].to_numpy()
+    return kept.reset_index(drop=True)
+
+
+def pair_record(pairs_table_path: str | Path, name: str) -> dict:
+    """One pair of the selected-pairs table as a dict (``extra_drugs`` as a list)."""
+    table = pd.read_csv(pairs_table_path, sep="\t", dtype={"extra_drugs": str}, keep_default_na=False)
+    rows = table[table["name"] == name]
+    if rows.empty:
+        raise InputFormatError(f"{pairs_table_path}: pair {name!r} not found")
+    record = rows.iloc[0].to_dict()
+    record["extra_drugs"] = [d for d in str(record.get("extra_drugs", "")).split(",") if d]
+    record["control"] = str(record["control"]).lower() == "true"
+    return record

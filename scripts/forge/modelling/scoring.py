@@ -1,0 +1,92 @@
+"""Scoring expression matrices with a trained model (used by the rule and by forge_score.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forge.modelling.model import ForgeModel, load_model
+from forge.io import InputFormatError
+from forge.normalise import voom_logcpm
+
+REPORTED_MODEL = Path("joint") / "rep00"
+
+
+def resolve_model_dir(path: str | Path) -> Path:
+    """A model directory, or a pair's models directory (its reported joint replicate 0)."""
+    path = Path(path)
+    if (path / "model.json").is_file():
+        return path
+    if (path / REPORTED_MODEL / "model.json").is_file():
+        return path / REPORTED_MODEL
+    raise FileNotFoundError(
+        f"no model at {path}: expected model.json/model.npz there or in {path / REPORTED_MODEL}"
+    )
+
+
+def read_expression(path: str | Path) -> pd.DataFrame:
+    """Samples x genes from CSV, TSV or Parquet; the first column (or the index) holds sample ids."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"expression file {path} not found")
+    suffixes = "".join(path.suffixes).lower()
+    try:
+        if suffixes.endswith(".parquet"):
+            frame = pd.read_parquet(path)
+            if isinstance(frame.index, pd.RangeIndex):
+                frame = frame.set_index(frame.columns[0])
+        else:
+            sep = "\t" if ".tsv" in suffixes or ".txt" in suffixes else ","
+            frame = pd.read_csv(path, sep=sep, index_col=0)
+    except (ValueError, OSError, pd.errors.ParserError) as err:
+        raise InputFormatError(f"{path}: cannot read an expression matrix ({err})") from err
+    if frame.empty or frame.shape[1] == 0:
+        raise InputFormatError(f"{path}: no samples or no gene columns")
+    frame.columns = [str(c) for c in frame.columns]
+    frame.index = frame.index.astype(str)
+    if frame.index.duplicated().any():
+        raise InputFormatError(f"{path}: duplicated sample ids, e.g. {frame.index[frame.index.duplicated()][:3].tolist()}")
+    return frame
+
+
+def prepare_expression(frame: pd.DataFrame, kind: str, source: str) -> pd.DataFrame:
+    """Counts go through voom (intercept-only logCPM: per sample, so scores stay per sample)."""
+    if kind == "normalised":
+        return frame
+    if kind != "counts":
+        raise ValueError(f"kind must be 'counts' or 'normalised'; got {kind!r}")
+    non_numeric = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    if non_numeric:
+        raise InputFormatError(f"{source}: non-numeric values in gene column(s) {non_numeric[:5]}")
+    if (frame.to_numpy() < 0).any():
+        raise InputFormatError(f"{source}: negative counts; expected raw counts (kind: counts)")
+    expression, _ = voom_logcpm(frame)
+    return expression
+
+
+def score_expression(model: ForgeModel, expression: pd.DataFrame, max_missing_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Benefit Score and predicted outputs of every sample, and the model genes that were missing."""
+    scores, missing = model.benefit_score(expression, max_missing_fraction=max_missing_fraction)
+    predicted = model.predict(expression, max_missing_fraction=max_missing_fraction)
+    table = pd.concat([scores, predicted.add_prefix("predicted_")], axis=1)
+    table.index.name = "sample"
+    table["n_model_genes_missing"] = len(missing)
+    return table.reset_index(), missing
+
+
+def score_file(
+    model_path: str | Path, expression_path: str | Path, kind: str = "normalised", max_missing_fraction: float = 0.5
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Load a model and an expression file and score it."""
+    model = load_model(resolve_model_dir(model_path))
+    frame = read_expression(expression_path)
+    expression = prepare_expression(frame, kind, str(expression_path))
+    try:
+        table, missing = score_expression(model, expression, max_missing_fraction)
+    except InputFormatError as err:
+        raise InputFormatError(f"{expression_path}: {err}") from err
+    if not np.isfinite(table["benefit_score"]).all():
+        raise InputFormatError(f"{expression_path}: scores are not finite; check the values")
+    return table, missing

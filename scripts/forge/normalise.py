@@ -1,0 +1,247 @@
+"""Expression normalisation: voom logCPM and z-scoring against an explicit reference set."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pylimma import voom
+
+__all__ = [
+    "filter_genes",
+    "filter_low_expression",
+    "fit_scaling",
+    "voom_logcpm",
+    "zero_sd_genes",
+    "zscore",
+]
+
+log = logging.getLogger(__name__)
+
+
+def voom_logcpm(
+    counts: pd.DataFrame, library_size: pd.Series | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """limma-voom log2-CPM and precision weights with an intercept-only design.
+
+    Library size is the sum of each sample's counts; no further normalisation (no TMM).
+    Matches R ``limma::voom(counts, design = NULL)``.
+
+    Parameters
+    ----------
+    counts
+        Raw counts, samples × genes (rows = samples), non-negative and finite.
+    library_size
+        Optional per-sample library sizes indexed like ``counts`` (e.g. column sums taken
+        before a gene filter, as ``voom(counts[keep, ], lib.size = colSums(counts))`` in R);
+        default: the sums of ``counts``.
+
+    Returns
+    -------
+    expression
+        log2-CPM, samples × genes, same labels as ``counts``.
+    weights
+        voom precision weights, samples × genes.
+    """
+    values = counts.to_numpy(dtype=np.float64)
+    if values.ndim != 2 or values.shape[0] < 2 or values.shape[1] < 2:
+        raise ValueError(f"voom needs at least 2 samples and 2 genes; got {counts.shape} (samples × genes)")
+    if not np.isfinite(values).all() or (values < 0).any():
+        raise ValueError("voom needs finite, non-negative counts")
+    if library_size is None:
+        library_size = values.sum(axis=1)
+    else:
+        library_size = library_size.reindex(counts.index).to_numpy(dtype=np.float64)
+        if np.isnan(library_size).any():
+            raise ValueError("library_size lacks some samples of counts")
+    empty = counts.index[library_size <= 0]
+    if len(empty):
+        raise ValueError(f"samples with zero total counts cannot be voom-normalised: {list(empty)[:10]}")
+    # pylimma follows limma's orientation: genes × samples in, genes × samples out (a dict of
+    # ndarrays). adaptive_span=False is essential: pylimma defaults to True, which changes the
+    # lowess span of the mean-variance trend and gives weights ~20% off R limma's voom
+    # (whose adaptive.span defaults to FALSE); E is unaffected, which hides the difference.
+    result = voom(values.T, design=None, lib_size=library_size, adaptive_span=False)
+    expression = pd.DataFrame(result["E"].T, index=counts.index, columns=counts.columns)
+    weights = pd.DataFrame(result["weights"].T, index=counts.index, columns=counts.columns)
+    return expression, weights
+
+
+def filter_low_expression(
+    counts: pd.DataFrame, min_count: float = 0, min_samples: int = 1
+) -> tuple[pd.DataFrame, list[str]]:
+    """Drop genes without at least ``min_count`` reads in at least ``min_samples`` samples.
+
+    With the default ``min_count=0`` every gene is kept (filter off).
+
+    Parameters
+    ----------
+    counts
+        Raw counts, samples × genes.
+    min_count
+        Minimum raw count; 0 disables the filter.
+    min_samples
+        Number of samples that must reach ``min_count``.
+
+    Returns
+    -------
+    counts
+        Filtered matrix.
+    dropped_genes
+        Genes removed, in column order.
+    """
+    if min_count <= 0:
+        return counts, []
+    keep = (counts.to_numpy() >= min_count).sum(axis=0) >= min_samples
+    return counts.loc[:, keep], [str(g) for g in counts.columns[~keep]]
+
+
+def filter_genes(matrix: pd.DataFrame, universe: Iterable[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Keep only the columns of ``matrix`` that are in ``universe`` (column order preserved).
+
+    Parameters
+    ----------
+    matrix
+        Samples × genes.
+    universe
+        Allowed gene symbols.
+
+    Returns
+    -------
+    matrix
+        Filtered matrix.
+    dropped_genes
+        Columns not in the universe, in column order.
+    """
+    allowed = set(universe)
+    keep = np.array([str(g) in allowed for g in matrix.columns], dtype=bool)
+    return matrix.loc[:, keep], [str(g) for g in matrix.columns[~keep]]
+
+
+def _is_zero_sd(mean: pd.Series, sd: pd.Series) -> pd.Series:
+    # Relative tolerance: a gene whose values differ only by float rounding counts as constant.
+    tolerance = 1e-12 * np.maximum(1.0, mean.abs())
+    return sd.isna() | (sd <= tolerance)
+
+
+def zero_sd_genes(reference: pd.DataFrame, ddof: int = 1) -> list[str]:
+    """Genes that are constant (or have fewer than ``ddof + 1`` values) in ``reference``.
+
+    Parameters
+    ----------
+    reference
+        Reference samples × genes (normally the training samples).
+    ddof
+        Delta degrees of freedom of the standard deviation.
+
+    Returns
+    -------
+    list of str
+        Gene labels, in column order.
+    """
+    mean = reference.mean(axis=0)
+    sd = reference.std(axis=0, ddof=ddof)
+    return [str(g) for g in reference.columns[_is_zero_sd(mean, sd).to_numpy()]]
+
+
+def fit_scaling(train_df: pd.DataFrame, ddof: int = 1) -> tuple[pd.Series, pd.Series]:
+    """Per-gene mean and standard deviation from the given reference (training) samples only.
+
+    Rule for genes with zero standard deviation in the reference (constant, or a single
+    value): their sd is set to 1, so z-scoring only centres them; they keep their place in
+    the gene set so that train and test matrices stay aligned. Their labels are logged as a
+    warning and stored in ``sd.attrs["zero_sd_genes"]`` (also available via
+    :func:`zero_sd_genes`).
+
+    Parameters
+    ----------
+    train_df
+        Reference samples × genes. Pass the training samples; never the full cohort
+        (that leaks test information into the scaling).
+    ddof
+        Delta degrees of freedom of the sd (1 = sample sd, as pandas/R; 0 = population sd,
+        as scikit-learn's StandardScaler).
+
+    Returns
+    -------
+    mean, sd
+        Series indexed by gene.
+    """
+    mean = train_df.mean(axis=0)
+    sd = train_df.std(axis=0, ddof=ddof)
+    zero = _is_zero_sd(mean, sd)
+    constant = [str(g) for g in sd.index[zero.to_numpy()]]
+    if constant:
+        log.warning("%d gene(s) with zero sd in the reference set; sd set to 1: %s", len(constant), ", ".join(constant[:20]))
+    sd = sd.where(~zero, 1.0)
+    sd.attrs["zero_sd_genes"] = constant
+    return mean, sd
+
+
+def zscore(values: pd.DataFrame, reference_mean: pd.Series, reference_sd: pd.Series) -> pd.DataFrame:
+    """Z-score ``values`` gene-wise with statistics taken from a reference set.
+
+    Parameters
+    ----------
+    values
+        Samples × genes to transform; must contain every gene of ``reference_mean``.
+    reference_mean, reference_sd
+        Output of :func:`fit_scaling` on the reference (training) samples.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Samples × genes in the order of ``reference_mean``.
+    """
+    if not reference_mean.index.equals(reference_sd.index):
+        raise ValueError("reference_mean and reference_sd must have the same genes in the same order")
+    missing = reference_mean.index.difference(values.columns)
+    if len(missing):
+        raise KeyError(f"{len(missing)} reference gene(s) absent from the values: {list(missing[:10])}")
+    if (reference_sd <= 0).any() or reference_sd.isna().any():
+        raise ValueError("reference_sd has zero or missing entries; build it with fit_scaling")
+    subset = values.loc[:, reference_mean.index]
+    return (subset - reference_mean) / reference_sd
+
+
+def read_gene_universe(path: str | Path) -> list[str]:
+    """Read one gene symbol per line (blank lines and ``#`` comments ignored)."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    return [s.strip() for s in lines if s.strip() and not s.startswith("#")]
+
+
+def voom_with_filters(
+    counts: pd.DataFrame,
+    gene_universe: list[str] | None = None,
+    min_count: float = 0,
+    min_samples: int = 1,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
+    """Filter genes, then voom with library sizes from the unfiltered counts.
+
+    Parameters
+    ----------
+    counts
+        Raw counts, samples × genes.
+    gene_universe
+        Optional allowed symbols.
+    min_count, min_samples
+        Low-expression filter (see :func:`filter_low_expression`); off by default.
+
+    Returns
+    -------
+    expression, weights
+        Samples × kept genes.
+    dropped
+        ``{"not_in_universe": [...], "low_expression": [...]}``.
+    """
+    library_size = counts.sum(axis=1)
+    dropped: dict[str, list[str]] = {"not_in_universe": [], "low_expression": []}
+    kept = counts
+    if gene_universe is not None:
+        kept, dropped["not_in_universe"] = filter_genes(kept, gene_universe)
+    kept, dropped["low_expression"] = filter_low_expression(kept, min_count, min_samples)
+    expression, weights = voom_logcpm(kept, library_size=library_size)
+    return expression, weights, dropped

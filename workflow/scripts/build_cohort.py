@@ -1,0 +1,23 @@
+"""Adapter of rule build_cohort: raw DepMap + CREAMMIST + annotation files → one processed cohort.
+
+Named inputs: counts, profiles, models, dependency, ic50, drug_targets, and optionally
+creammist_cell_lines and synonyms. Named outputs: counts, dependency, response, drug_targets,
+samples, id_mapping, dropped, gene_mapping. Library: :mod:`forge.sources.cohort`.
+"""
+
+from forge.rules import optional_input, setup_rule_logging
+from forge.sources.cohort import build_cohort, write_cohort
+
+setup_rule_logging(snakemake, "build_cohort")  # noqa: F821
+inputs = snakemake.input  # noqa: F821
+cohort = build_cohort(
+    counts_path=inputs.counts,
+    profiles_path=inputs.profiles,
+    models_path=inputs.models,
+    dependency_path=inputs.dependency,
+    ic50_path=inputs.ic50,
+    drug_targets_path=inputs.drug_targets,
+    creammist_cell_lines_path=optional_input(inputs, "creammist_cell_lines"),
+    synonyms_path=optional_input(inputs, "synonyms"),
+)
+write_cohort(cohort, snakemake.output)  # noqa: F821

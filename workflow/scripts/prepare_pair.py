@@ -1,0 +1,62 @@
+"""Rule adapter: cell-line split and training-only gene selection for one pair."""
+
+from pathlib import Path
+
+
+import pandas as pd
+
+from forge.modelling.model import select_correlated_genes, split_by_lineage, split_samples
+from forge.io import InputFormatError, read_parquet_matrix, write_tsv
+from forge.modelling.pair_data import assemble_outputs
+from forge.modelling.pairs import pair_record
+from forge.rules import setup_rule_logging
+from forge.modelling.model import read_fixed_split
+
+
+def main(smk) -> None:
+    log = setup_rule_logging(smk, "prepare_pair")
+    pair = pair_record(smk.input.pairs, smk.wildcards.pair)
+    expression = read_parquet_matrix(smk.input.expression)
+    dependency = read_parquet_matrix(smk.input.dependency)
+    response = read_parquet_matrix(smk.input.response)
+    sources = dict(dependency=smk.input.dependency, response=smk.input.response)
+    outputs, dropped = assemble_outputs(expression, dependency, response, pair, sources)
+    log.info("pair %s: %d samples with complete data, %d dropped", pair["name"], len(outputs), len(dropped))
+
+    settings = smk.params.split
+    if "split_file" in smk.input.keys():
+        split, not_in_file = read_fixed_split(smk.input.split_file, outputs.index)
+        dropped = pd.concat([dropped, not_in_file], ignore_index=True)
+        log.info("fixed split from %s", smk.input.split_file)
+    elif settings["scheme"] == "lineage":
+        samples = pd.read_csv(smk.input.samples, sep="\t", index_col="ModelID")
+        lineage = samples["OncotreeLineage"].reindex(outputs.index)
+        split = split_by_lineage(lineage, settings["test_fraction"], settings["seed"])
+        held_out = sorted(lineage[split == "test"].fillna("(missing lineage)").unique())
+        log.info("lineage-blind split; held-out lineages: %s", ", ".join(held_out))
+    else:
+        split = split_samples(outputs.index, settings["test_fraction"], settings["seed"])
+    train = split.index[split == "train"]
+
+    if "genes_file" in smk.input.keys():
+        listed = [g.strip() for g in Path(smk.input.genes_file).read_text().split() if g.strip()]
+        absent = [g for g in listed if g not in expression.columns]
+        if absent:
+            raise InputFormatError(f"{smk.input.genes_file}: {len(absent)} genes have no expression column, e.g. {absent[:5]}")
+        genes = pd.DataFrame({"gene": listed, "selected_for": "genes.file"}).set_index("gene")
+    else:
+        forced = [pair["target"]] if smk.params.genes["include_target"] else []
+        if forced and pair["target"] not in expression.columns:
+            log.warning("target gene %s has no expression column; not forced into the gene set", pair["target"])
+        columns = outputs.columns[:2]
+        genes = select_correlated_genes(
+            expression.loc[train], outputs.loc[train, columns], smk.params.genes["n_per_target"], forced
+        )
+    log.info("%d train / %d test samples, %d genes", len(train), (split == "test").sum(), len(genes))
+    write_tsv(split.reset_index(), smk.output.split)
+    write_tsv(genes.reset_index(), smk.output.genes)
+    write_tsv(dropped, smk.output.dropped)
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821

@@ -1,0 +1,53 @@
+"""Rule adapter: every model kind x replicate of one pair, on its training samples.
+
+Writes ``<models>/<kind>/rep<b>/model.{npz,json}``; replicate 0 of the joint model is
+the pair's reported model.
+"""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+
+from forge.modelling.pair_data import rule_pair_inputs
+from forge.rules import blas_threads, setup_rule_logging
+from forge.modelling.training import fit_replicates, replicate_seeds, solver_options
+from forge.modelling.training import model_kinds
+
+
+def main(smk) -> None:
+    log = setup_rule_logging(smk, "train_pair")
+    log.info("job threads (BLAS limit): %d", smk.threads)
+    pair, data, genes = rule_pair_inputs(smk)
+    model = dict(smk.params.model)
+    chosen = json.loads(Path(smk.input.chosen).read_text())
+    source = chosen.pop("source")
+    model.update(chosen)
+    seeds = replicate_seeds(model["seed"], model["replicates"])
+    kinds = model_kinds(model["kinds"], pair)
+    log.info("pair %s: %d train samples, %d genes, k=%d, %s rule, kinds %s, seeds %s (hyper-parameters from %s)",
+             pair["name"], len(data.train), len(genes), model["n_components"], model["update"], kinds, seeds, source)
+    metadata = dict(pair=pair["name"], target=pair["target"], drug=pair["drug"], control=pair["control"],
+                    hyperparameter_source=source)
+    fitted = fit_replicates(data, genes, kinds, seeds, model["n_components"], solver_options(model), metadata)
+
+    out = Path(smk.output.models)
+    staging = out.with_name(out.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        for kind, models in fitted.items():
+            for b, fitted_model in enumerate(models):
+                fitted_model.metadata["replicate"] = b
+                fitted_model.save(staging / kind / f"rep{b:02d}")
+            log.info("%s: %d replicates, final objective %s", kind, len(models),
+                     [round(m.metadata["final_loss"], 4) for m in models])
+        shutil.rmtree(out, ignore_errors=True)
+        os.replace(staging, out)  # the directory appears complete or not at all
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    with blas_threads(snakemake):  # noqa: F821
+        main(snakemake)  # noqa: F821
