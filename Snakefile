@@ -14,6 +14,7 @@ include: "workflow/rules/model.smk"
 include: "workflow/rules/download.smk"
 include: "workflow/rules/tahoe.smk"
 include: "workflow/rules/pdx.smk"
+include: "workflow/rules/analysis.smk"
 
 
 rule all:

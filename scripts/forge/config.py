@@ -126,6 +126,20 @@ def _check_files(config: dict, base_dir: Path) -> list[str]:
         optional_files["pairs.table"] = config["pairs"]["table"]
     for name, cohort in config["scoring"]["cohorts"].items():
         optional_files[f"scoring.cohorts.{name}.path"] = cohort["path"]
+    enrichment = config["analysis"]["enrichment"]
+    for i, path in enumerate(enrichment["libraries"]):
+        optional_files[f"analysis.enrichment.libraries[{i}]"] = path
+    optional_files["analysis.enrichment.universe_file"] = enrichment["universe_file"]
+    if config["stages"]["analysis"]:
+        if enrichment["background"] == "universe" and not enrichment["universe_file"]:
+            problems.append("analysis.enrichment.universe_file: required when analysis.enrichment.background is 'universe'")
+        if not enrichment["libraries"] and config["data"]["source"] in ("files", "prepared"):
+            problems.append(
+                "analysis.enrichment.libraries: list the GMT files to test when data.source is "
+                f"'{config['data']['source']}' (or set stages.analysis: false)"
+            )
+        if enrichment["min_size"] > enrichment["max_size"]:
+            problems.append("analysis.enrichment: min_size is larger than max_size")
     for key, value in optional_files.items():
         if value and not (base_dir / value).is_file():
             problems.append(f"{key}: file not found: {value}")

@@ -147,3 +147,18 @@ def write_csv(df: pd.DataFrame, path: str | os.PathLike[str], index: bool = Fals
     """Write a table as comma-separated text (Unix line ends) atomically."""
     with atomic_write(path) as tmp:
         df.to_csv(tmp, index=index, lineterminator="\n")
+
+
+def matrix_columns(path: str | os.PathLike[str]) -> list[str]:
+    """Column labels of a matrix written by :func:`write_parquet_matrix`, from its schema alone."""
+    import pyarrow.parquet as pq
+
+    return [str(name) for name in pq.read_schema(path).names[1:]]  # the first column is the index
+
+
+def read_tsv_indexed(path: str | os.PathLike[str], index: str) -> pd.DataFrame:
+    """A tab-separated table indexed by its ``index`` column (read as text)."""
+    table = pd.read_csv(path, sep="\t", dtype={index: str})
+    if index not in table.columns:
+        raise InputFormatError(f"{path}: missing column {index!r}")
+    return table.set_index(index)

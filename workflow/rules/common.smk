@@ -123,6 +123,44 @@ def cohort_to_score(wildcards):
     return config["scoring"]["cohorts"][wildcards.cohort]["path"]
 
 
+def de_pair_inputs(wildcards):
+    """Cohort expression, and its voom weights when the cohort has them and they are wanted."""
+    inputs = dict(expression=COHORT_MATRICES["expression"])
+    if config["analysis"]["de"]["weights"] and config["data"]["source"] != "prepared":
+        inputs["weights"] = f"{PROCESSED}/voom_weights.parquet"
+    return inputs
+
+
+def enrichment_library_files():
+    """GMT files of the enrichment: configured, else the demo's or the downloaded Enrichr ones."""
+    configured = config["analysis"]["enrichment"]["libraries"]
+    if configured:
+        return list(configured)
+    if config["data"]["source"] == "demo":
+        return [raw_file("genesets.gmt")]
+    if config["data"]["source"] == "download":
+        libraries = config["download"]["enrichr"]["libraries"]
+        return [f"resources/raw/enrichr/{name}.gmt" for name in libraries]
+    return []
+
+
+def enrichment_inputs(wildcards):
+    inputs = dict(libraries=enrichment_library_files())
+    if config["analysis"]["enrichment"]["background"] == "universe":
+        inputs["universe"] = config["analysis"]["enrichment"]["universe_file"]
+    return inputs
+
+
+# Outputs of the analysis stage, per pair (stages.analysis).
+ANALYSIS_OUTPUTS = (
+    "embedding.tsv",
+    "clusters.tsv",
+    "cluster_summary.tsv",
+    "de_summary.tsv",
+    "enrichment.tsv",
+)
+
+
 def all_outputs(wildcards):
     """Default target: comparison across pairs, per-pair outputs, cohort scores, stages."""
     outputs = [
@@ -141,4 +179,6 @@ def all_outputs(wildcards):
             f"results/scores/{pair}/{cohort}.tsv"
             for cohort in config["scoring"]["cohorts"]
         ]
+        if config["stages"]["analysis"]:
+            outputs += [f"results/pairs/{pair}/{name}" for name in ANALYSIS_OUTPUTS]
     return outputs

@@ -1,0 +1,77 @@
+"""Latent embeddings Z = G W of cohort samples, from the reported model and across replicates.
+
+Two views are written per pair:
+
+* the **reported** view: Z of the reported model (joint replicate 0, seed 42), k columns. This is
+  the embedding the paper clusters and draws (Fig. 3a heatmap, Fig. 6b UMAP), so every downstream
+  step uses it by default.
+* the **consensus** view: the replicates' embeddings side by side, each divided by sqrt(B). The
+  latent axes of two replicates are not comparable (any rotation of W with the matching heads gives
+  the same fit), so Z cannot be averaged across replicates; but squared Euclidean distances in the
+  concatenated view are exactly the mean over replicates of each replicate's squared distances.
+  Ward clustering of the consensus view therefore clusters the replicate-averaged geometry, and is
+  used to report how stable the reported model's clusters are (``analysis.clustering.embedding``
+  can make it the clustered view instead).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from forge.modelling.model import ForgeModel
+
+#: Sample annotations carried next to Z (from the pair's benefit_scores.tsv).
+ANNOTATION_COLUMNS = ["split", "lineage", "benefit_score", "median_group", "quartile"]
+
+
+def reported_embedding(model: ForgeModel, expression: pd.DataFrame, max_missing_fraction: float = 0.5) -> pd.DataFrame:
+    """Z = G W of every sample of ``expression`` with the model's training z-scoring (columns Z1..Zk)."""
+    return model.embed(expression, max_missing_fraction=max_missing_fraction)
+
+
+def consensus_embedding(
+    models: list[ForgeModel], expression: pd.DataFrame, max_missing_fraction: float = 0.5
+) -> pd.DataFrame:
+    """Replicate embeddings side by side, each scaled by 1/sqrt(B) (columns ``r00_Z1`` ...).
+
+    Squared Euclidean distances between two samples in this view equal the mean, over the B
+    replicates, of their squared distances in each replicate's own embedding.
+    """
+    if not models:
+        raise ValueError("consensus_embedding needs at least one model")
+    scale = 1.0 / np.sqrt(len(models))
+    parts = []
+    for b, model in enumerate(models):
+        Z = model.embed(expression, max_missing_fraction=max_missing_fraction) * scale
+        parts.append(Z.add_prefix(f"r{b:02d}_"))
+    return pd.concat(parts, axis=1)
+
+
+def annotate_embedding(
+    Z: pd.DataFrame, scores: pd.DataFrame, dependency: pd.Series, response: pd.Series
+) -> pd.DataFrame:
+    """Z with the sample's split, lineage, Benefit Score groups and observed outputs.
+
+    Parameters
+    ----------
+    Z
+        Samples × latent columns.
+    scores
+        The pair's benefit_scores table indexed by sample (split, lineage, benefit_score, groups).
+    dependency, response
+        Observed target dependency and IC50 of the cohort (NaN where not measured); named by
+        their cohort column.
+    """
+    annotations = scores.reindex(Z.index)[ANNOTATION_COLUMNS].copy()
+    annotations["split"] = annotations["split"].fillna("unlabelled")
+    annotations["observed_dependency"] = dependency.reindex(Z.index).to_numpy()
+    annotations["observed_ic50"] = response.reindex(Z.index).to_numpy()
+    table = pd.concat([annotations, Z], axis=1)
+    table.index.name = "sample"
+    return table
+
+
+def latent_columns(table: pd.DataFrame) -> list[str]:
+    """The latent columns of an embedding table (reported ``Z*`` or consensus ``r??_Z*``)."""
+    return [c for c in table.columns if c.startswith("Z") or (c.startswith("r") and "_Z" in c)]

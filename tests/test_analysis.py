@@ -1,0 +1,325 @@
+"""Analysis stage: embeddings, latent clusters (R dynamicTreeCut fixture), limma DE (R limma
+fixture), enrichment (scipy / statsmodels oracles), and the planted signal of the demo run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from scipy.spatial.distance import pdist
+from sklearn.metrics import adjusted_rand_score
+from statsmodels.stats.multitest import multipletests
+
+from forge.analysis import clustering, differential, embedding, enrichment
+from forge.analysis.pair import analysis_samples, de_contrasts
+from forge.io import InputFormatError
+from forge.modelling.model import ForgeModel
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PLANTED_PAIRS = {"EGFR_ERLOTINIB": 0, "NAMPT_DAPORINAD": 1, "BRAF_DABRAFENIB": 2}
+CONTROL_PAIR = "A1CF_VORINOSTAT"
+
+
+def relative_difference(ours: pd.Series, reference: pd.Series) -> float:
+    return float(np.max(np.abs(ours.to_numpy() - reference.to_numpy()) / np.maximum(np.abs(reference.to_numpy()), 1e-12)))
+
+
+# ------------------------------------------------------------------ limma against R
+
+
+@pytest.fixture(scope="module")
+def limma_fixture():
+    folder = FIXTURES / "limma"
+    expression = pd.read_csv(folder / "expression.csv", index_col="gene").T  # samples × genes
+    weights = pd.read_csv(folder / "weights.csv", index_col="gene").T
+    samples = pd.read_csv(folder / "samples.csv", index_col="sample")
+    return expression, weights, samples, folder
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_limma_top_table_equals_r(limma_fixture, weighted: bool) -> None:
+    expression, weights, samples, folder = limma_fixture
+    reference = pd.read_csv(folder / ("toptable.csv" if weighted else "toptable_unweighted.csv"), index_col="gene")
+    design = differential.group_design(samples["group"] == "high", samples["lineage"])
+    # same columns as R's model.matrix(~ group + lineage): L1 (largest) is the reference level
+    r_design = pd.read_csv(folder / "design.csv", index_col="sample")
+    np.testing.assert_array_equal(design.matrix.to_numpy(), r_design.to_numpy())
+    table = differential.limma_top_table(expression, design, weights if weighted else None)
+    assert list(table.index) == list(reference.index)
+    for column in differential.TOPTABLE_COLUMNS:
+        assert relative_difference(table[column], reference[column]) < 1e-8, column
+
+
+def test_vectorised_weighted_fit_equals_pylimma_loop() -> None:
+    from pylimma.lmfit import lm_series
+
+    rng = np.random.default_rng(np.random.SeedSequence(11))
+    n, genes = 90, 40
+    design = np.column_stack([np.ones(n), rng.integers(0, 2, n), rng.normal(size=(n, 3))])
+    M = rng.normal(5, 2, size=(genes, n))
+    W = rng.uniform(0.1, 4, size=(genes, n))
+    ours = differential.weighted_lm_series(M, design, W, chunk=7)  # several chunks
+    theirs = lm_series(M, design, weights=W)
+    for key in ("coefficients", "stdev_unscaled", "sigma", "df_residual"):
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+def test_design_drops_a_lineage_collinear_with_the_group() -> None:
+    index = pd.Index([f"S{i}" for i in range(8)])
+    case = pd.Series([True] * 4 + [False] * 4, index=index)
+    lineage = pd.Series(["A"] * 4 + ["B", "B", "C", "C"], index=index)
+    design = differential.group_design(case, lineage)
+    # A is collinear with the group and B is the reference of the largest-first order (A, B, C
+    # tie at ... A=4): A reference, B kept, C would make the matrix rank-deficient
+    assert np.linalg.matrix_rank(design.matrix.to_numpy()) == design.matrix.shape[1]
+    assert "group" in design.matrix.columns
+    assert design.notes and "collinear" in design.notes[0]
+    with pytest.raises(ValueError, match="both groups"):
+        differential.group_design(pd.Series([True] * 3, index=index[:3]), None)
+
+
+def test_mark_significant_thresholds_and_top_n() -> None:
+    table = pd.DataFrame({"logFC": [2.0, -3.0, 0.5, 1.5, -1.2], "adj.P.Val": [0.01, 0.001, 0.001, 0.2, 0.04]},
+                         index=pd.Index(list("abcde"), name="gene"))
+    marked = differential.mark_significant(table, log2fc=1.0, adj_p=0.05, top_n=2)
+    assert marked["direction"].tolist() == ["up", "down", "none", "none", "down"]
+    assert marked.index[marked["top"]].tolist() == ["a", "b"]  # |logFC| 3 and 2
+
+
+# ------------------------------------------------------------------ clustering against R
+
+
+@pytest.fixture(scope="module")
+def cutree_fixture():
+    folder = FIXTURES / "dynamictreecut"
+    Z = pd.read_csv(folder / "embedding.csv", index_col="sample")
+    labels = pd.read_csv(folder / "labels.csv", index_col="sample")
+    return Z, labels, folder
+
+
+def test_ward_linkage_heights_equal_r_hclust(cutree_fixture) -> None:
+    Z, _, folder = cutree_fixture
+    heights = pd.read_csv(folder / "hclust_height.csv")["height"].to_numpy()
+    np.testing.assert_allclose(clustering.ward_linkage(Z.to_numpy())[:, 2], heights, rtol=1e-12)
+
+
+@pytest.mark.parametrize("pam_stage,column", [(True, "label_pam"), (False, "label_nopam")])
+def test_cutree_hybrid_equals_r(cutree_fixture, pam_stage: bool, column: str) -> None:
+    Z, labels, _ = cutree_fixture
+    ours = clustering.cut_tree_hybrid(Z.to_numpy(), deep_split=4, min_cluster_size=13, pam_stage=pam_stage)
+    reference = labels[column].to_numpy()
+    assert adjusted_rand_score(reference, ours) == 1.0
+    # the same numbering, not only the same partition
+    np.testing.assert_array_equal(clustering.relabel_like_r(ours), clustering.relabel_like_r(reference))
+    np.testing.assert_array_equal(ours, reference)
+
+
+def test_planted_groups_are_recovered_and_a_shuffled_embedding_is_not() -> None:
+    rng = np.random.default_rng(np.random.SeedSequence(5))
+    sizes = [60, 45, 35, 30]
+    centres = rng.normal(0, 4, size=(len(sizes), 10))
+    Z = np.vstack([c + rng.normal(size=(s, 10)) for c, s in zip(centres, sizes)])
+    truth = np.repeat(np.arange(len(sizes)), sizes)
+    shuffled = np.column_stack([rng.permutation(column) for column in Z.T])  # same marginals, no groups
+    # the paper's deepSplit 4 splits large groups into sub-clusters but never mixes two groups
+    labels = clustering.cut_tree_hybrid(Z, deep_split=4, min_cluster_size=13)
+    purity = pd.crosstab(labels, truth).gt(0).sum(axis=1)
+    assert (purity == 1).all()
+    assert adjusted_rand_score(truth, labels) > 0.5
+    assert adjusted_rand_score(truth, clustering.cut_tree_hybrid(shuffled)) < 0.05
+    # a gentler split recovers the planted groups exactly
+    assert adjusted_rand_score(truth, clustering.cut_tree_hybrid(Z, deep_split=2)) == 1.0
+
+
+def test_too_few_samples_for_the_cluster_size_is_refused() -> None:
+    with pytest.raises(ValueError, match="min_cluster_size"):
+        clustering.cut_tree_hybrid(np.zeros((20, 3)), min_cluster_size=13)
+
+
+def cluster_table() -> tuple[pd.DataFrame, pd.Series]:
+    """Four clusters of 20 with hand-set outputs: 1 and 2 sensitive, 3 high score but high IC50."""
+    rows = []
+    spec = {1: (2.0, 0.8, 1.0), 2: (1.0, 0.6, 1.5), 3: (3.0, 0.1, 5.0), 4: (-2.0, 0.1, 6.0)}
+    rng = np.random.default_rng(0)
+    for cluster, (score, dependency, ic50) in spec.items():
+        for i in range(20):
+            rows.append((f"{cluster}_{i}", cluster, score + rng.normal(0, 0.1), dependency + rng.normal(0, 0.01),
+                         ic50 + rng.normal(0, 0.1), "Lung" if i % 2 else "Skin"))
+    table = pd.DataFrame(rows, columns=["sample", "cluster", "benefit_score", "observed_dependency",
+                                        "observed_ic50", "lineage"]).set_index("sample")
+    return table, table["cluster"]
+
+
+def test_sensitive_cluster_rule() -> None:
+    samples, labels = cluster_table()
+    summary = clustering.cluster_summary(samples, labels)
+    assert summary.set_index("cluster")["n"].to_dict() == {1: 20, 2: 20, 3: 20, 4: 20}
+    assert summary.loc[summary["cluster"] == 1, "lineages"].item() == "Lung:10; Skin:10"
+    # cluster 1: score and dependency higher, IC50 lower than the rest (one-sided tests)
+    row = summary.set_index("cluster").loc[1]
+    assert row["p_dependency"] < 1e-6 and row["p_ic50"] < 1e-6 and row["rank_biserial_dependency"] == 1.0
+    choice = clustering.select_sensitive_clusters(summary, samples, max_clusters=3)
+    # ranked by median score: 3, 1, 2, 4; 3 fails on IC50 and dependency, 4 on both
+    assert choice.clusters == [1, 2]
+    reasons = choice.table.set_index("cluster")["reason"]
+    assert "IC50" in reasons[3] and "dependency" in reasons[3]
+    assert clustering.select_sensitive_clusters(summary, samples, max_clusters=1).clusters == [1]
+    composition = clustering.lineage_composition(samples, labels)
+    assert composition["fraction_of_cluster"].groupby(composition["cluster"]).sum().round(12).eq(1).all()
+
+
+def test_de_contrasts_skip_when_no_cluster_is_sensitive() -> None:
+    clusters = pd.DataFrame({"sample": list("abcd"), "sensitive": [False] * 4})
+    contrasts = de_contrasts(clusters, "benefit_score", pd.Series([1.0, 2.0, 3.0, 4.0], index=list("abcd")))
+    assert isinstance(contrasts[0], tuple) and "no cluster" in contrasts[0][2]
+    assert contrasts[1].case.tolist() == [False, False, True, True]
+
+
+# ------------------------------------------------------------------ embeddings
+
+
+def small_model(rng: np.random.Generator, genes: list[str], k: int = 3) -> ForgeModel:
+    p = len(genes)
+    return ForgeModel(genes=genes, gene_mean=rng.normal(size=p), gene_sd=rng.uniform(0.5, 2, p),
+                      targets=["T_dependency", "D_ic50"], target_mean=np.zeros(2),
+                      W=rng.normal(size=(p, k)), heads=rng.normal(size=(k, 2)))
+
+
+def test_embeddings_equal_scaled_expression_times_w() -> None:
+    rng = np.random.default_rng(1)
+    genes = [f"G{i}" for i in range(6)]
+    models = [small_model(rng, genes) for _ in range(4)]
+    expression = pd.DataFrame(rng.normal(size=(12, 8)), columns=genes + ["X1", "X2"],
+                              index=[f"S{i}" for i in range(12)])
+    G = (expression[genes].to_numpy() - models[0].gene_mean) / models[0].gene_sd
+    Z = embedding.reported_embedding(models[0], expression)
+    np.testing.assert_allclose(Z.to_numpy(), G @ models[0].W, rtol=1e-12)
+    consensus = embedding.consensus_embedding(models, expression)
+    mean_sq = np.mean([pdist(embedding.reported_embedding(m, expression).to_numpy(), "sqeuclidean") for m in models], axis=0)
+    np.testing.assert_allclose(pdist(consensus.to_numpy(), "sqeuclidean"), mean_sq, rtol=1e-10)
+    # a sample's embedding does not depend on the other samples embedded with it
+    np.testing.assert_allclose(embedding.reported_embedding(models[0], expression.iloc[[3]]).to_numpy(),
+                               Z.iloc[[3]].to_numpy(), rtol=1e-14)
+
+
+def test_analysis_samples_rules() -> None:
+    table = pd.DataFrame({"split": ["train", "test", "unlabelled", "unlabelled"],
+                          "observed_dependency": [0.1, 0.2, 0.3, np.nan]}, index=list("abcd"))
+    assert list(analysis_samples(table, "with_dependency").index) == ["a", "b", "c"]
+    assert list(analysis_samples(table, "labelled").index) == ["a", "b"]
+    assert list(analysis_samples(table, "all").index) == list("abcd")
+    with pytest.raises(ValueError, match="analysis.samples"):
+        analysis_samples(table, "some")
+
+
+# ------------------------------------------------------------------ enrichment
+
+
+def test_gseapy_enrich_equals_scipy_hypergeometric_and_statsmodels_bh() -> None:
+    rng = np.random.default_rng(np.random.SeedSequence(3))
+    background = [f"G{i:04d}" for i in range(1500)]
+    sets = {f"SET{j:02d}": sorted(rng.choice(background + ["NOT_IN_BACKGROUND"], size=int(rng.integers(5, 120)),
+                                             replace=False).tolist()) for j in range(40)}
+    query = sorted(set(rng.choice(background, 80, replace=False)) | set(sets["SET03"][:15]))
+    table = enrichment.over_representation(query, sets, background, min_size=10, max_size=100).set_index("term")
+    universe = set(background)
+    kept = {name: set(genes) & universe for name, genes in sets.items() if 10 <= len(set(genes) & universe) <= 100}
+    expected_terms = sorted(name for name, genes in kept.items() if genes & set(query))
+    assert sorted(table.index) == expected_terms  # sizes within the background decide what is tested
+    for name in expected_terms:
+        x, m = len(kept[name] & set(query)), len(kept[name])
+        assert table.loc[name, "overlap"] == x and table.loc[name, "set_size"] == m
+        expected = stats.hypergeom.sf(x - 1, len(universe), m, len(set(query)))
+        assert table.loc[name, "p_value"] == pytest.approx(expected, rel=1e-10)
+    bh = multipletests(table["p_value"].to_numpy(), method="fdr_bh")[1]
+    np.testing.assert_allclose(table["fdr"].to_numpy(), bh, rtol=1e-10)
+    assert table.index[0] == "SET03"  # the planted overlap is the best term
+
+
+def test_significance_needs_fdr_and_overlap() -> None:
+    background = [f"G{i}" for i in range(400)]
+    sets = {"BIG": background[:40], "OTHER": background[200:240]}
+    lists = {"l": (background[:12], background)}
+    strict = enrichment.run_enrichment(lists, {"lib": sets}, dict(min_size=10, max_size=500, min_overlap=13, fdr=0.05))
+    loose = enrichment.run_enrichment(lists, {"lib": sets}, dict(min_size=10, max_size=500, min_overlap=10, fdr=0.05))
+    assert not strict["significant"].any()
+    assert loose.set_index("term").loc["BIG", "significant"]
+
+
+def test_read_gmt(tmp_path: Path) -> None:
+    good = tmp_path / "lib.gmt"
+    good.write_text("SET A\t\tG1\tG2\tG2\nSET B\tdesc\tG3,1.0\tG4\n", encoding="utf-8")
+    assert enrichment.read_gmt(good) == {"SET A": ["G1", "G2"], "SET B": ["G3", "G4"]}
+    assert enrichment.library_name(good) == "lib"
+    bad = tmp_path / "bad.gmt"
+    bad.write_text("SET A G1 G2\n", encoding="utf-8")
+    with pytest.raises(InputFormatError, match="bad.gmt: line 1"):
+        enrichment.read_gmt(bad)
+
+
+# ------------------------------------------------------------------ the demo run
+
+
+def read(run: Path, pair: str, name: str) -> pd.DataFrame:
+    return pd.read_csv(run / "results/pairs" / pair / name, sep="\t")
+
+
+def test_demo_run_writes_the_analysis_tables(demo_run: Path) -> None:
+    for pair in [*PLANTED_PAIRS, CONTROL_PAIR]:
+        emb = read(demo_run, pair, "embedding.tsv")
+        assert len(emb) == 900 and {"split", "lineage", "Z1", "Z40"} <= set(emb.columns)
+        assert set(emb["split"]) == {"train", "test", "unlabelled"}
+        clusters = read(demo_run, pair, "clusters.tsv")
+        assert clusters["observed_dependency"].notna().all()  # analysis.samples: with_dependency
+        summary = read(demo_run, pair, "cluster_summary.tsv")
+        assert summary["n"].sum() == len(clusters) and (summary["n"] >= 13).all()
+        assert len(read(demo_run, pair, "cluster_stability.tsv")) == 10  # consensus + 9 replicates
+        for name in ("de_sensitive_clusters.tsv", "de_score_groups.tsv"):
+            assert len(read(demo_run, pair, name)) == 2400  # every gene
+        for name in ("sensitive_clusters.tsv", "cluster_lineages.tsv", "enrichment_lists.tsv", "enrichment.tsv"):
+            assert (demo_run / "results/pairs" / pair / name).is_file()
+
+
+def test_demo_sensitive_clusters_follow_the_rule(demo_run: Path) -> None:
+    for pair in PLANTED_PAIRS:
+        choice = read(demo_run, pair, "sensitive_clusters.tsv")
+        chosen = choice[choice["sensitive"]]
+        assert 1 <= len(chosen) <= 3
+        assert (chosen["median_dependency"] > chosen["cohort_median_dependency"]).all()
+        assert (chosen["median_ic50"] < chosen["cohort_median_ic50"]).all()
+        # the best-ranked qualifying clusters are the chosen ones
+        qualifying = choice[choice["qualifies"]].sort_values("score_rank")
+        assert chosen["cluster"].tolist() == qualifying["cluster"].head(3).tolist()
+
+
+def test_demo_planted_module_genes_are_de_in_the_right_direction(demo_run: Path) -> None:
+    truth = json.loads((demo_run / "resources/raw/demo/planted_truth.json").read_text())
+    for pair, k in PLANTED_PAIRS.items():
+        loadings = pd.Series(truth["planted_pairs"][k]["module_genes"])
+        table = read(demo_run, pair, "de_score_groups.tsv").set_index("gene")
+        module = table.loc[loadings.index]
+        assert module["significant"].mean() >= 0.8, pair
+        significant = module[module["significant"]]
+        # high-score samples have high module activity: each gene moves with its loading's sign
+        assert (np.sign(significant["logFC"]) == np.sign(loadings[significant.index])).all(), pair
+        assert (~table.index[table["significant"]].isin(loadings.index)).sum() <= 2, pair
+    control = read(demo_run, CONTROL_PAIR, "de_score_groups.tsv")
+    assert control["significant"].sum() == 0
+
+
+def test_demo_planted_pathway_is_the_top_term(demo_run: Path) -> None:
+    truth = json.loads((demo_run / "resources/raw/demo/planted_truth.json").read_text())
+    for pair, k in PLANTED_PAIRS.items():
+        module = truth["planted_pairs"][k]["module"]
+        planted = truth["planted_gmt_sets"][module]
+        table = read(demo_run, pair, "enrichment.tsv")
+        for gene_list in ("score_groups_up", "influence_top"):
+            rows = table[table["list"] == gene_list].sort_values("p_value")
+            assert rows.iloc[0]["term"] == planted and rows.iloc[0]["significant"], (pair, gene_list)
+            assert not rows.iloc[1:]["significant"].any(), (pair, gene_list)
+    control = read(demo_run, CONTROL_PAIR, "enrichment.tsv")
+    assert control["significant"].sum() == 0
