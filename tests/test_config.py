@@ -100,3 +100,32 @@ def test_snakemake_stops_at_parse_time_with_the_message(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "model.n_components: 'forty' is not of type 'integer'" in result.stdout + result.stderr
     assert not (workdir / "resources").exists()
+
+
+def test_analysis_section_defaults_and_problems(tmp_path: Path) -> None:
+    config = check({})
+    analysis = config["analysis"]
+    assert config["stages"]["analysis"] is True and analysis["samples"] == "with_dependency"
+    assert analysis["clustering"] == {"embedding": "reported", "deep_split": 4, "min_cluster_size": 13,
+                                      "pam_stage": True,
+                                      "sensitive": {"max_clusters": 3, "require_tests": False, "alpha": 0.05}}
+    assert analysis["de"]["log2fc"] == 1.0 and analysis["de"]["adj_p"] == 0.05 and analysis["de"]["top_n"] == 200
+    enrichment = analysis["enrichment"]
+    assert (enrichment["min_size"], enrichment["max_size"], enrichment["min_overlap"], enrichment["fdr"]) == (10, 500, 10, 0.05)
+    (tmp_path / "expression.csv").write_text("sample,EGFR\na,1\n")
+    (tmp_path / "pairs.tsv").write_text("drug\ttarget\nERLOTINIB\tEGFR\n")
+    prepared = {"pairs": {"table": "pairs.tsv"},
+                "data": {"source": "prepared", "prepared": {"expression": "expression.csv", "outputs": "expression.csv"}}}
+    with pytest.raises(ConfigError, match="analysis.enrichment.libraries: list the GMT files"):
+        check(prepared, tmp_path)
+    check(dict(prepared, stages={"analysis": False}), tmp_path)  # switched off: nothing to list
+    bad = dict(prepared, analysis={"enrichment": {"libraries": ["none.gmt"], "background": "universe",
+                                                  "min_size": 600}})
+    with pytest.raises(ConfigError) as error:
+        check(bad, tmp_path)
+    message = str(error.value)
+    assert "analysis.enrichment.libraries[0]: file not found: none.gmt" in message
+    assert "analysis.enrichment.universe_file: required when analysis.enrichment.background is 'universe'" in message
+    assert "min_size is larger than max_size" in message
+    with pytest.raises(ConfigError, match="analysis.clustering.deep_split: 5 is greater than the maximum of 4"):
+        check({"analysis": {"clustering": {"deep_split": 5}}})

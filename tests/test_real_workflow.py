@@ -41,3 +41,17 @@ def test_real_egfr_erlotinib_check(tmp_path: Path) -> None:
             "training_mean", "lineage_mean"} <= set(test_metrics["model"])
     joint = test_metrics[test_metrics["model"] == "forge_joint"].groupby("output")["pearson"].mean()
     assert abs(joint["EGFR_dependency"] - 0.585) <= 0.06 and abs(joint["ERLOTINIB_ic50"] - 0.342) <= 0.05
+
+    # analysis stage with the paper's GO BP library and the Enrichr-KG universe as background
+    clusters = pd.read_csv(pair / "clusters.tsv", sep="\t")
+    assert len(clusters) == 658 and clusters["sensitive"].any()
+    de = pd.read_csv(pair / "de_summary.tsv", sep="\t").set_index("contrast")
+    assert (de["status"] == "fitted").all() and (de["weights"] == "none").all()  # prepared: no voom weights
+    enrichment = pd.read_csv(pair / "enrichment.tsv", sep="\t")
+    assert enrichment["background_size"].eq(26518).all()
+    assert {"influence_top", "influence_bottom"} <= set(enrichment["list"])
+    assert set(enrichment["library"]) == {"GO_Biological_Process_2021", "KEGG_2016", "MSigDB_Hallmark_v7.0"}
+    # epithelial programmes of EGFR-dependent lines (README table): present and significant
+    best = enrichment[enrichment["list"] == "sensitive_clusters_up"].sort_values("p_value")
+    assert best["significant"].sum() >= 3
+    assert best["term"].head(5).str.contains("epidermis|junction|skin|epithel", case=False).sum() >= 3
