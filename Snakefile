@@ -15,6 +15,7 @@ include: "workflow/rules/download.smk"
 include: "workflow/rules/tahoe.smk"
 include: "workflow/rules/pdx.smk"
 include: "workflow/rules/analysis.smk"
+include: "workflow/rules/validation.smk"
 
 
 rule all:

@@ -128,11 +128,11 @@ def test_baselines_use_training_samples_only() -> None:
     data, lineage = planted()
     genes = list(data.expression.columns)
     outputs = ["T_dependency", "D_ic50", "E_ic50"]
-    predictions, settings = fit_predict_baselines(data, genes, lineage, outputs, seed=1, n_folds=3)
+    predictions, settings, ridge = fit_predict_baselines(data, genes, lineage, outputs, seed=1, n_folds=3)
     tampered = data.outputs.copy()
     test_values = tampered.loc[data.test]
     tampered.loc[data.test] = test_values.where(test_values.isna(), 1e6)  # same missingness
-    again, _ = fit_predict_baselines(PairData(data.expression, tampered, data.split), genes, lineage, outputs, 1, 3)
+    again, _, _ = fit_predict_baselines(PairData(data.expression, tampered, data.split), genes, lineage, outputs, 1, 3)
     pd.testing.assert_frame_equal(predictions, again)
     test = predictions[(predictions["split"] == "test") & (predictions["output"] == "D_ic50")].set_index(["model", "sample"])
     observed = data.outputs.loc[data.test, "D_ic50"]
@@ -142,6 +142,18 @@ def test_baselines_use_training_samples_only() -> None:
     # samples without a measured extra drug are not predicted for it
     n_measured = int(data.outputs["E_ic50"].notna().sum())
     assert (predictions.query("output == 'E_ic50' and model == 'ridge'").shape[0]) == n_measured
+    # the persisted ridge scores any cohort exactly as it predicted the pair's samples
+    restored = type(ridge).from_json(ridge.to_json())
+    rescored = restored.predict(data.expression.loc[data.test])
+    expected = test.loc["ridge"].loc[data.test, "predicted"]
+    np.testing.assert_allclose(rescored.loc[data.test, "D_ic50"], expected, rtol=1e-10)
+    # one sample's prediction does not depend on the others scored with it, and a missing gene counts as z = 0
+    one = restored.predict(data.expression.loc[data.test[:1]])
+    np.testing.assert_allclose(one.to_numpy(), rescored.iloc[:1].to_numpy(), rtol=1e-12)
+    dropped = restored.predict(data.expression.loc[data.test[:1]].drop(columns=genes[0]))
+    z0 = data.expression.loc[data.test[:1]].copy()
+    z0[genes[0]] = restored.gene_mean[0]
+    np.testing.assert_allclose(dropped.to_numpy(), restored.predict(z0).to_numpy(), rtol=1e-12)
 
 
 def test_lineage_mean_predictor() -> None:

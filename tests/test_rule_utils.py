@@ -6,7 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import REPO
 
 
 def test_uncaught_exception_is_written_to_the_rule_log(tmp_path: Path) -> None:

@@ -162,3 +162,11 @@ def read_tsv_indexed(path: str | os.PathLike[str], index: str) -> pd.DataFrame:
     if index not in table.columns:
         raise InputFormatError(f"{path}: missing column {index!r}")
     return table.set_index(index)
+
+
+def read_tsv_or_empty(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """A tab-separated table, or an empty table when the file holds no column (a skipped step)."""
+    try:
+        return pd.read_csv(path, sep="\t")
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()

@@ -151,6 +151,57 @@ def enrichment_inputs(wildcards):
     return inputs
 
 
+def validation_pairs(cohort):
+    """Pairs validated on ``cohort`` ("tahoe" or "pdx"): listed, or those of the cohort's drug;
+    control pairs too with validation.include_controls (as negative controls)."""
+    import pandas as pd
+
+    if not config["stages"][cohort]:
+        return []
+    listed = config["validation"][cohort]["pairs"]
+    table = pd.read_csv(
+        checkpoints.select_pairs.get().output[0], sep="\t", keep_default_na=False
+    )
+    if listed:
+        unknown = sorted(set(listed) - set(table["name"]))
+        if unknown:
+            raise ValueError(
+                f"validation.{cohort}.pairs: {unknown} are not modelled pairs "
+                f"(pairs: {', '.join(table['name'])})"
+            )
+        return list(listed)
+    drug = (
+        config["tahoe"]["drug"] if cohort == "tahoe" else config["pdx"]["treatment"]
+    ).casefold()
+    chosen = []
+    for row in table.itertuples():
+        drugs = [row.drug] + [d for d in str(row.extra_drugs).split(",") if d]
+        is_control = str(row.control).casefold() == "true"
+        if drug in {d.strip().casefold() for d in drugs} or (
+            is_control and config["validation"]["include_controls"]
+        ):
+            chosen.append(row.name)
+    return chosen
+
+
+def validation_enrichment_inputs(wildcards):
+    return dict(libraries=enrichment_library_files())
+
+
+def validation_tables(wildcards):
+    """Tests and scores of every validated pair (the summary's inputs)."""
+    inputs = {}
+    for cohort in ("tahoe", "pdx"):
+        pairs = validation_pairs(cohort)
+        inputs[f"{cohort}_tests"] = [
+            f"results/validation/{cohort}/{p}/tests.tsv" for p in pairs
+        ]
+        inputs[f"{cohort}_scores"] = [
+            f"results/validation/{cohort}/{p}/scores.tsv" for p in pairs
+        ]
+    return inputs
+
+
 # Outputs of the analysis stage, per pair (stages.analysis).
 ANALYSIS_OUTPUTS = (
     "embedding.tsv",
@@ -168,6 +219,8 @@ def all_outputs(wildcards):
         "results/comparison.tsv",
         "results/effect_concordance_test.tsv",
     ] + STAGE_TARGETS
+    if config["stages"]["tahoe"] or config["stages"]["pdx"]:
+        outputs.append("results/validation/summary.tsv")
     for pair in selected_pairs():
         outputs += [
             f"results/pairs/{pair}/benefit_scores.tsv",

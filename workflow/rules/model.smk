@@ -88,6 +88,7 @@ rule baselines_pair:
     output:
         predictions="results/pairs/{pair}/baseline_predictions.tsv",
         settings="results/pairs/{pair}/baseline_settings.tsv",
+        ridge="results/pairs/{pair}/ridge_model.json",
     log:
         "logs/baselines_pair/{pair}.log",
     benchmark:

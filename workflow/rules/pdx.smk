@@ -7,6 +7,7 @@ PDX_OUTPUTS = {
     "expression": f"{PDX_PROCESSED}/expression.parquet",
     "response": f"{PDX_PROCESSED}/response.tsv",
     "sensitivity": f"{PDX_PROCESSED}/sensitivity.tsv",
+    "sensitivity_expression": f"{PDX_PROCESSED}/sensitivity_expression.parquet",
     "gene_mapping": f"{PDX_PROCESSED}/gene_mapping.tsv",
     "dropped": f"{PDX_PROCESSED}/dropped.tsv",
 }

@@ -35,7 +35,7 @@ import pandas as pd
 
 from forge.sources import harmonise
 from forge import normalise as normalize
-from forge.io import InputFormatError, require_columns, write_parquet_matrix, write_tsv
+from forge.io import InputFormatError, atomic_write, require_columns, write_parquet_matrix, write_tsv
 from forge.sources import parsers
 
 log = logging.getLogger(__name__)
@@ -552,6 +552,34 @@ def sensitivity_table(
     return pd.DataFrame(rows)
 
 
+def sensitivity_expression(
+    fpkm: pd.DataFrame,
+    lengths: pd.Series,
+    default: tuple[float, float],
+    fragments_grid: Sequence[float],
+    read_length_grid: Sequence[float],
+    min_count: float,
+    min_fraction: float,
+) -> pd.DataFrame:
+    """voom logCPM of every setting of the sensitivity grid, stacked, for re-scoring.
+
+    Columns ``fragments``, ``read_length``, ``Model`` and one per gene kept by any setting (NaN
+    where a setting's low-expression filter removed the gene); the default setting first.
+    """
+    settings = [tuple(map(float, default))]
+    settings += [(float(n), float(r)) for n in fragments_grid for r in read_length_grid
+                 if (float(n), float(r)) != settings[0]]
+    parts = []
+    for fragments, read_length in settings:
+        expression = pseudocount_expression(fpkm, lengths, fragments, read_length, min_count, min_fraction)["expression"]
+        frame = expression.copy()
+        frame.insert(0, "Model", expression.index.astype(str))
+        frame.insert(0, "read_length", read_length)
+        frame.insert(0, "fragments", fragments)
+        parts.append(frame.reset_index(drop=True))
+    return pd.concat(parts, ignore_index=True)
+
+
 # --------------------------------------------------------------------------------------
 # Response
 # --------------------------------------------------------------------------------------
@@ -894,6 +922,7 @@ class PdxResult:
     gene_mapping: pd.DataFrame
     dropped: pd.DataFrame
     summary: dict
+    sensitivity_expression: pd.DataFrame | None = None
 
 
 def process_pdx(
@@ -984,7 +1013,10 @@ def process_pdx(
         "genes_passing_filter": main["expression"].shape[1],
         "filter_min_samples": main["min_samples"],
     }
-    return PdxResult(main["counts"], main["expression"], response, sensitivity, mapping, dropped, summary)
+    grid_expression = sensitivity_expression(official_fpkm, lengths, (fragments, read_length), fragments_grid,
+                                             read_length_grid, min_count, min_fraction)
+    return PdxResult(main["counts"], main["expression"], response, sensitivity, mapping, dropped, summary,
+                     grid_expression)
 
 
 def process_pdx_files(inputs: dict[str, str], outputs: dict[str, str], settings: dict) -> PdxResult:
@@ -1024,4 +1056,7 @@ def process_pdx_files(inputs: dict[str, str], outputs: dict[str, str], settings:
     write_tsv(result.sensitivity, outputs["sensitivity"])
     write_tsv(result.gene_mapping, outputs["gene_mapping"])
     write_tsv(result.dropped, outputs["dropped"])
+    if outputs.get("sensitivity_expression"):
+        with atomic_write(outputs["sensitivity_expression"]) as tmp:
+            result.sensitivity_expression.to_parquet(tmp, index=False)
     return result

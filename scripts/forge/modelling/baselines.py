@@ -8,6 +8,8 @@ with the training means and sds, exactly as FORGE sees it.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -32,6 +34,47 @@ def lineage_mean_predictor(
     return lineage.fillna("__missing__").map(means).fillna(overall).to_numpy(dtype=np.float64)
 
 
+@dataclass
+class LinearBaseline:
+    """A fitted linear baseline (ridge) that can score new cohorts like a FORGE model.
+
+    Attributes
+    ----------
+    genes : list of str
+    gene_mean, gene_sd : ndarray (p,)
+        Training-set scaling (the same as FORGE's).
+    outputs : list of str
+        Output names (dependency first).
+    coef : ndarray (p, t)
+    intercept : ndarray (t,)
+    """
+
+    genes: list[str]
+    gene_mean: np.ndarray
+    gene_sd: np.ndarray
+    outputs: list[str]
+    coef: np.ndarray
+    intercept: np.ndarray
+
+    def predict(self, expression: pd.DataFrame) -> pd.DataFrame:
+        """Predictions; genes absent from ``expression`` count at their training mean (z = 0), as in FORGE."""
+        aligned = expression.reindex(columns=self.genes).to_numpy(dtype=np.float64)
+        X = (aligned - self.gene_mean) / self.gene_sd
+        X[np.isnan(X)] = 0.0
+        return pd.DataFrame(X @ self.coef + self.intercept, index=expression.index, columns=self.outputs)
+
+    def to_json(self) -> str:
+        return json.dumps({"genes": self.genes, "gene_mean": self.gene_mean.tolist(), "gene_sd": self.gene_sd.tolist(),
+                           "outputs": self.outputs, "coef": self.coef.tolist(), "intercept": self.intercept.tolist()})
+
+    @classmethod
+    def from_json(cls, text: str) -> "LinearBaseline":
+        data = json.loads(text)
+        return cls(data["genes"], np.asarray(data["gene_mean"]), np.asarray(data["gene_sd"]), data["outputs"],
+                   np.asarray(data["coef"], dtype=np.float64).reshape(len(data["genes"]), len(data["outputs"])),
+                   np.asarray(data["intercept"], dtype=np.float64))
+
+
 def fit_predict_baselines(
     data: PairData,
     genes: Sequence[str],
@@ -39,13 +82,14 @@ def fit_predict_baselines(
     outputs: Sequence[str],
     seed: int,
     n_folds: int = 5,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, LinearBaseline]:
     """Predictions of every baseline for every sample of the pair, and the chosen settings.
 
     Returns
     -------
     predictions : long table (sample, split, model, output, predicted)
     settings : one row per (model, output) with the regularisation chosen on training samples
+    ridge : the fitted ridge models of every output, to score other cohorts
     """
     train, samples = data.train, data.split.index
     values = np.ascontiguousarray(data.expression.loc[samples, list(genes)].to_numpy(dtype=np.float64))
@@ -56,7 +100,7 @@ def fit_predict_baselines(
     sample_lineage = lineage.reindex(samples)
     folds = KFold(n_splits=n_folds, shuffle=True, random_state=seed)
 
-    rows, settings = [], []
+    rows, settings, ridge_coef, ridge_intercept = [], [], [], []
     for name in outputs:
         y = data.outputs.loc[samples, name].to_numpy(dtype=np.float64)
         has = ~np.isnan(y)
@@ -69,6 +113,8 @@ def fit_predict_baselines(
         }
         ridge = RidgeCV(alphas=RIDGE_ALPHAS).fit(X[fit], y[fit])  # efficient leave-one-out CV
         predicted["ridge"] = ridge.predict(X)
+        ridge_coef.append(ridge.coef_)
+        ridge_intercept.append(ridge.intercept_)
         elastic = ElasticNetCV(
             l1_ratio=list(ELASTIC_NET_L1_RATIOS), alphas=30, cv=folds, max_iter=5000, tol=1e-4
         ).fit(X[fit], y[fit])
@@ -90,4 +136,7 @@ def fit_predict_baselines(
                     }
                 )
             )
-    return pd.concat(rows, ignore_index=True), pd.DataFrame(settings, columns=["model", "output", "setting"])
+    ridge = LinearBaseline(list(genes), mean.to_numpy(), sd.to_numpy(), list(outputs),
+                           np.column_stack(ridge_coef), np.asarray(ridge_intercept, dtype=np.float64))
+    return (pd.concat(rows, ignore_index=True), pd.DataFrame(settings, columns=["model", "output", "setting"]),
+            ridge)

@@ -1,0 +1,18 @@
+"""Adapter of rule validate_pdx_pair: one pair's PDX scores, %TV and mRECIST tests, pseudo-count grid."""
+
+import pandas as pd
+
+from forge.io import read_parquet_matrix, write_tsv
+from forge.rules import blas_threads, setup_rule_logging
+from forge.validation.run import load_scorer, validate_pdx
+
+smk = snakemake  # noqa: F821
+setup_rule_logging(smk, "validate_pdx_pair")
+with blas_threads(smk):
+    scorer = load_scorer(smk.input.models, smk.input.scores, smk.input.ridge)
+    tables = validate_pdx(
+        scorer, read_parquet_matrix(smk.input.expression), pd.read_csv(smk.input.response, sep="\t", dtype={"Model": str}),
+        pd.read_parquet(smk.input.grid), smk.params.settings, tuple(map(float, smk.params.default)),
+    )
+for name, table in tables.items():
+    write_tsv(table, smk.output[name])
