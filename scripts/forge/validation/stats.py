@@ -91,8 +91,10 @@ def contingency_tests(groups: pd.Series, classes: pd.Series, seed: int, *, n_res
         method = stats.MonteCarloMethod(n_resamples=n_resamples, rng=np.random.default_rng(seed))
         fisher = stats.fisher_exact(observed, method=method)
         fisher_note = f"Monte Carlo, {n_resamples} tables, seed {seed}"
-    rows.append(dict(base, test="fisher_exact", statistic=float(fisher.statistic), effect_size=cramers_v,
-                     p_value=float(fisher.pvalue), status="computed", reason=fisher_note, alternative="two-sided"))
+    # the Monte Carlo version returns 1-element arrays
+    rows.append(dict(base, test="fisher_exact", statistic=float(np.ravel(fisher.statistic)[0]), effect_size=cramers_v,
+                     p_value=float(np.ravel(fisher.pvalue)[0]), status="computed", reason=fisher_note,
+                     alternative="two-sided"))
     return table, rows
 
 
