@@ -55,3 +55,15 @@ def test_real_egfr_erlotinib_check(tmp_path: Path) -> None:
     best = enrichment[enrichment["list"] == "sensitive_clusters_up"].sort_values("p_value")
     assert best["significant"].sum() >= 3
     assert best["term"].head(5).str.contains("epidermis|junction|skin|epithel", case=False).sum() >= 3
+
+    # validation on the real Gao 2015 NSCLC/erlotinib arm (README table; reported, not tuned)
+    scores = pd.read_csv(workdir / "results/validation/pdx/EGFR_ERLOTINIB/scores.tsv", sep="\t")
+    assert len(scores) == 25  # the arm's 29 models, 25 with FPKM
+    assert scores["tv_change_days_10_15"].notna().sum() == 22
+    summary = pd.read_csv(workdir / "results/validation/summary.tsv", sep="\t")
+    day15 = summary[(summary["cohort"] == "pdx") & (summary["score"] == "forge") & (summary["grouping"] == "median")
+                    & (summary["variable"] == "tv_change_days_10_15")].iloc[0]
+    assert day15["status"] == "computed" and day15["n_higher"] + day15["n_lower"] == 22
+    assert abs(day15["p_value"] - 0.2049) < 0.005  # the README figure (paper: 1.36e-3); deterministic model
+    mrecist = summary[(summary["cohort"] == "pdx") & (summary["variable"] == "mRECIST")]
+    assert set(mrecist["test"]) == {"chi_square", "fisher_exact"} and (mrecist["status"] == "computed").all()
