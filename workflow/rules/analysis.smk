@@ -103,3 +103,24 @@ rule enrich_pair:
         enrichment=ANALYSIS["enrichment"],
     script:
         "../scripts/enrich_pair.py"
+
+
+rule embedding_umap:
+    input:
+        embeddings=per_pair("results/pairs/{pair}/embedding.tsv"),
+    output:
+        umap="results/embedding_umap.tsv",
+    log:
+        "logs/embedding_umap.log",
+    benchmark:
+        "benchmarks/runs/embedding_umap.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        mem_mb=lambda wildcards, input, attempt: attempt * max(2000, 4 * input.size_mb),
+        runtime=lambda wildcards, attempt: attempt * 30,
+    params:
+        umap=ANALYSIS["umap"],
+    script:
+        "../scripts/embedding_umap.py"

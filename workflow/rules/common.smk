@@ -234,4 +234,6 @@ def all_outputs(wildcards):
         ]
         if config["stages"]["analysis"]:
             outputs += [f"results/pairs/{pair}/{name}" for name in ANALYSIS_OUTPUTS]
+    if config["stages"]["analysis"]:
+        outputs.append("results/embedding_umap.tsv")
     return outputs

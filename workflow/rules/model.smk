@@ -119,6 +119,7 @@ rule evaluate_pair:
         concordance="results/pairs/{pair}/effect_concordance.tsv",
         group_tests="results/pairs/{pair}/score_group_tests.tsv",
         missing="results/pairs/{pair}/missing_genes.tsv",
+        predictions="results/pairs/{pair}/predictions.tsv",
     log:
         "logs/evaluate_pair/{pair}.log",
     conda:

@@ -72,6 +72,31 @@ def annotate_embedding(
     return table
 
 
+def principal_components(Z: pd.DataFrame, n: int = 2) -> pd.DataFrame:
+    """The first ``n`` principal components of Z (columns PC1..PCn), for 2-D drawings.
+
+    Signs are fixed so that the largest-magnitude loading of each component is positive, so the
+    same Z always gives the same picture.
+    """
+    centred = Z.to_numpy() - Z.to_numpy().mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    vt = vt[:n] * np.sign(vt[:n][np.arange(n), np.abs(vt[:n]).argmax(axis=1)])[:, None]
+    return pd.DataFrame(centred @ vt.T, index=Z.index, columns=[f"PC{i + 1}" for i in range(n)])
+
+
 def latent_columns(table: pd.DataFrame) -> list[str]:
     """The latent columns of an embedding table (reported ``Z*`` or consensus ``r??_Z*``)."""
     return [c for c in table.columns if c.startswith("Z") or (c.startswith("r") and "_Z" in c)]
+
+
+def umap_coordinates(Z: pd.DataFrame, seed: int, n_neighbors: int = 15, min_dist: float = 0.1) -> pd.DataFrame:
+    """2-D UMAP of one pair's embedding (columns umap_1, umap_2), seeded and single-threaded.
+
+    With ``random_state`` set umap-learn runs one thread, so the coordinates are reproducible.
+    """
+    import umap
+
+    reducer = umap.UMAP(n_components=2, n_neighbors=n_neighbors, min_dist=min_dist, metric="euclidean",
+                        random_state=seed, n_jobs=1)
+    coordinates = reducer.fit_transform(Z.to_numpy(dtype=np.float64))
+    return pd.DataFrame(coordinates, index=Z.index, columns=["umap_1", "umap_2"])

@@ -39,7 +39,10 @@ def embed_pair(
     """Reported and consensus embeddings of every cohort sample, annotated."""
     reported = embedding.reported_embedding(models[0], expression, max_missing_fraction)
     consensus = embedding.consensus_embedding(models, expression, max_missing_fraction)
-    return (embedding.annotate_embedding(reported, scores, dependency, response),
+    annotated = embedding.annotate_embedding(reported, scores, dependency, response)
+    annotated = pd.concat([annotated, embedding.principal_components(reported)], axis=1)
+    annotated.index.name = "sample"
+    return (annotated,
             embedding.annotate_embedding(consensus, scores, dependency, response))
 
 

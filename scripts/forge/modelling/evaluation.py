@@ -57,20 +57,26 @@ def evaluate_pair(inputs: Any, pair: dict, max_missing_fraction: float) -> dict[
     Returns
     -------
     dict
-        Tables keyed as the rule's outputs: ``metrics``, ``comparison``, ``scores``, ``effects``,
+        Tables keyed as the rule's outputs: ``metrics``, ``comparison``, ``scores``, ``effects``, ``predictions``
+        (per sample, replicate 0 of every model kind),
         ``top_genes``, ``concordance``, ``group_tests``, ``missing``.
     """
     expression = read_parquet_matrix(inputs.expression)  # the whole cohort is scored below
     data = load_pair(inputs, pair, inputs.split, expression=expression)
     kinds = load_replicates(inputs.models)
 
-    rows = []
+    rows, sample_predictions = [], []
     for kind, models in kinds.items():
         kind_data = restrict_to_complete(data, models[0].targets)
         for b, model in enumerate(models):
             predicted = model.predict(kind_data.expression)
             for name in model.targets:
                 rows += metric_rows(f"forge_{kind}", b, predicted[name], kind_data.outputs[name], kind_data.split)
+                if b == 0:  # per-sample predictions of each kind's first replicate (figures)
+                    sample_predictions.append(pd.DataFrame({
+                        "sample": predicted.index, "split": kind_data.split.reindex(predicted.index).to_numpy(),
+                        "model": f"forge_{kind}", "output": name, "predicted": predicted[name].to_numpy(),
+                        "observed": kind_data.outputs[name].reindex(predicted.index).to_numpy()}))
     baselines = pd.read_csv(inputs.baselines, sep="\t")
     for (model_name, output), group in baselines.groupby(["model", "output"], sort=False):
         predicted = group.set_index("sample")["predicted"]
@@ -131,5 +137,7 @@ def evaluate_pair(inputs: Any, pair: dict, max_missing_fraction: float) -> dict[
     log.info("effect concordance (mean over replicates): joint %.3f, individual %.3f",
              concordance["joint_r"].mean(), concordance["individual_r"].mean())
 
+    predictions = pd.concat(sample_predictions, ignore_index=True)
     return dict(metrics=metrics, comparison=comparison, scores=table.reset_index(), effects=effects,
+                predictions=predictions,
                 top_genes=top, concordance=concordance, group_tests=tests, missing=missing)

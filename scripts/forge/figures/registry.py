@@ -1,0 +1,171 @@
+"""Which figures exist, which tables each reads, and which paper panels it draws.
+
+A figure is a function ``draw(tables, name) -> (Figure, panels)`` registered with :func:`register`:
+
+* ``tables``: a dict of the DataFrames named in the figure's ``tables`` (keys of :data:`TABLES`),
+  read from the files the workflow wrote. Keys ending in ``@pairs`` are the per-pair table of every
+  pair, concatenated, with a ``pair`` column first.
+* ``name``: the pair (scope ``pair``), ``all_pairs`` (scope ``pairs``), or ``<cohort>__<pair>``
+  (scope ``validation``).
+* ``panels``: for every panel letter of the spec, ``"drawn"`` or the reason it could not be drawn.
+
+The figure rules write ``results/figures/<figure>/<name>.{png,pdf}`` and one index row per panel;
+``results/figures/index.tsv`` maps paper figure and panel → file → the tables it was drawn from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+#: Table key → path pattern ({pair}, {cohort}); every table is a TSV the workflow wrote.
+TABLES: dict[str, str] = {
+    # per pair (modelling)
+    "benefit_scores": "results/pairs/{pair}/benefit_scores.tsv",
+    "metrics": "results/pairs/{pair}/metrics.tsv",
+    "comparison": "results/pairs/{pair}/comparison.tsv",
+    "split": "results/pairs/{pair}/split.tsv",
+    "tuning_curve": "results/pairs/{pair}/tuning_curve.tsv",
+    "gene_effects": "results/pairs/{pair}/gene_effects.tsv",
+    "top_genes": "results/pairs/{pair}/top_genes.tsv",
+    "effect_concordance": "results/pairs/{pair}/effect_concordance.tsv",
+    "score_group_tests": "results/pairs/{pair}/score_group_tests.tsv",
+    "baseline_predictions": "results/pairs/{pair}/baseline_predictions.tsv",
+    "predictions": "results/pairs/{pair}/predictions.tsv",
+    # per pair (analysis)
+    "embedding": "results/pairs/{pair}/embedding.tsv",
+    "clusters": "results/pairs/{pair}/clusters.tsv",
+    "cluster_summary": "results/pairs/{pair}/cluster_summary.tsv",
+    "cluster_lineages": "results/pairs/{pair}/cluster_lineages.tsv",
+    "sensitive_clusters": "results/pairs/{pair}/sensitive_clusters.tsv",
+    "de_score_groups": "results/pairs/{pair}/de_score_groups.tsv",
+    "de_sensitive_clusters": "results/pairs/{pair}/de_sensitive_clusters.tsv",
+    "enrichment": "results/pairs/{pair}/enrichment.tsv",
+    # across pairs
+    "pairs": "results/pairs.tsv",
+    "all_comparison": "results/comparison.tsv",
+    "all_metrics": "results/metrics.tsv",
+    "all_concordance": "results/effect_concordance.tsv",
+    "concordance_test": "results/effect_concordance_test.tsv",
+    "umap": "results/embedding_umap.tsv",
+    # validation, per cohort and pair
+    "validation_scores": "results/validation/{cohort}/{pair}/scores.tsv",
+    "validation_tests": "results/validation/{cohort}/{pair}/tests.tsv",
+    "tahoe_strength": "results/validation/tahoe/{pair}/response_strength.tsv",
+    "tahoe_de": "results/validation/tahoe/{pair}/de.tsv",
+    "pdx_mrecist": "results/validation/pdx/{pair}/mrecist.tsv",
+    "pdx_sensitivity": "results/validation/pdx/{pair}/sensitivity.tsv",
+    "validation_summary": "results/validation/summary.tsv",
+}
+
+#: Figure scopes and the ``name`` wildcard they take.
+SCOPES = ("pair", "pairs", "validation")
+
+
+@dataclass
+class FigureSpec:
+    """One registered figure.
+
+    Attributes
+    ----------
+    name : str
+        File stem of the figure folder (``fig2``, ``supp_tuning`` ...).
+    scope : str
+        ``pair``, ``pairs`` or ``validation``.
+    tables : tuple of str
+        Keys of :data:`TABLES` (optionally with ``@pairs``).
+    panels : dict
+        Panel letter → (paper figure and panel, what it shows), e.g. ``{"b": ("Fig. 2b", "split sizes")}``.
+    caption : str
+        Report caption (reStructuredText); ``{name}`` is replaced by the pair or cohort.
+    draw : callable
+    cohorts : tuple of str
+        Validation figures only: the cohorts they are drawn for.
+    """
+
+    name: str
+    scope: str
+    tables: tuple[str, ...]
+    panels: dict[str, tuple[str, str]]
+    caption: str
+    draw: Callable = field(repr=False)
+    cohorts: tuple[str, ...] = ()
+
+
+FIGURES: dict[str, FigureSpec] = {}
+
+
+def register(name: str, scope: str, tables: tuple[str, ...], panels: dict[str, tuple[str, str]], caption: str,
+             cohorts: tuple[str, ...] = ()):
+    """Decorator: add a drawing function to :data:`FIGURES`."""
+    if scope not in SCOPES:
+        raise ValueError(f"figure {name}: unknown scope {scope!r}")
+    unknown = [t for t in tables if t.removesuffix("@pairs") not in TABLES]
+    if unknown:
+        raise ValueError(f"figure {name}: unknown tables {unknown}")
+
+    def decorate(draw: Callable) -> Callable:
+        FIGURES[name] = FigureSpec(name, scope, tuple(tables), dict(panels), caption, draw, tuple(cohorts))
+        return draw
+
+    return decorate
+
+
+def table_paths(spec: FigureSpec, name: str, pairs: list[str]) -> dict[str, list[str]]:
+    """Files of every table the figure reads, for the figure named ``name``."""
+    cohort, pair = (name.split("__", 1) if spec.scope == "validation" else ("", name))
+    paths = {}
+    for key in spec.tables:
+        pattern = TABLES[key.removesuffix("@pairs")]
+        if key.endswith("@pairs"):
+            paths[key] = [pattern.format(pair=p, cohort=cohort) for p in pairs]
+        else:
+            paths[key] = [pattern.format(pair=pair, cohort=cohort)]
+    return paths
+
+
+def read_tables(paths: dict[str, list[str]]) -> dict[str, pd.DataFrame]:
+    """The DataFrames of :func:`table_paths` (``@pairs`` tables concatenated with a ``pair`` column)."""
+    tables = {}
+    for key, files in paths.items():
+        if key.endswith("@pairs"):
+            parts = []
+            for path in files:
+                frame = _read(path)
+                if "pair" in frame.columns:
+                    frame = frame.drop(columns="pair")
+                frame.insert(0, "pair", Path(path).parent.name)
+                parts.append(frame)
+            tables[key] = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+        else:
+            tables[key] = _read(files[0])
+    return tables
+
+
+def _read(path: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, sep="\t", dtype={"sample": str, "gene": str, "cell_line": str, "Model": str})
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+def index_rows(spec: FigureSpec, name: str, png: str, pdf: str, panels: dict[str, str],
+               paths: dict[str, list[str]]) -> pd.DataFrame:
+    """One row per panel: paper figure and panel, what it shows, files, tables read, status."""
+    sources = "; ".join(sorted({p for files in paths.values() for p in files}))
+    rows = []
+    for letter, (paper, what) in spec.panels.items():
+        status = panels.get(letter, "not drawn: the figure function did not report this panel")
+        rows.append({"figure": spec.name, "name": name, "panel": letter, "paper_panel": paper, "shows": what,
+                     "png": png, "pdf": pdf, "tables": sources, "status": status})
+    return pd.DataFrame(rows)
+
+
+def load_all() -> dict[str, FigureSpec]:
+    """Import every figure module (they register themselves) and return the registry."""
+    from forge.figures import fig_analysis, fig_model, fig_pairs, fig_validation  # noqa: F401
+
+    return FIGURES

@@ -1,0 +1,135 @@
+"""The one plotting style of the workflow: fonts, sizes, colours, and helpers every figure uses.
+
+Figures only read tables the workflow wrote; nothing here fits a model or reruns a statistic.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display on a cluster node
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from forge.io import atomic_write  # noqa: E402
+
+#: Sizes fit for a paper: a full-width figure is 7.2 in (183 mm) wide.
+FULL_WIDTH = 7.2
+HALF_WIDTH = 3.5
+FONT_SIZE = 7
+
+RC = {
+    "font.family": "DejaVu Sans",
+    "font.size": FONT_SIZE,
+    "axes.titlesize": FONT_SIZE + 1,
+    "axes.labelsize": FONT_SIZE,
+    "xtick.labelsize": FONT_SIZE - 1,
+    "ytick.labelsize": FONT_SIZE - 1,
+    "legend.fontsize": FONT_SIZE - 1,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.linewidth": 0.6,
+    "lines.linewidth": 1.0,
+    "lines.markersize": 3,
+    "savefig.dpi": 200,
+    "figure.dpi": 100,
+    "pdf.fonttype": 42,  # editable text in the PDF
+    "svg.fonttype": "none",
+    # fixed metadata so that the same tables give the same PDF bytes
+    "pdf.compression": 6,
+}
+
+#: Score groups and splits.
+GROUP_COLOURS = {"high": "#c0392b", "low": "#2e86c1", "Q1": "#2e86c1", "Q2": "#85c1e9", "Q3": "#f1948a",
+                 "Q4": "#c0392b", "T1": "#2e86c1", "T2": "#aab7b8", "T3": "#c0392b"}
+SPLIT_COLOURS = {"train": "#7f8c8d", "test": "#e67e22", "unlabelled": "#d5d8dc"}
+#: Models: FORGE in warm colours, baselines in greys and blues (the honest comparison).
+MODEL_COLOURS = {"forge_joint": "#c0392b", "forge_dependency_only": "#e59866", "forge_ic50_only": "#f5b7b1",
+                 "forge_multi_drug": "#884ea0", "ridge": "#2874a6", "elastic_net": "#5dade2",
+                 "lineage_mean": "#808b96", "training_mean": "#d5d8dc"}
+MODEL_LABELS = {"forge_joint": "FORGE joint", "forge_dependency_only": "FORGE dependency-only",
+                "forge_ic50_only": "FORGE IC50-only", "forge_multi_drug": "FORGE multi-drug", "ridge": "ridge",
+                "elastic_net": "elastic net", "lineage_mean": "lineage mean", "training_mean": "training mean"}
+#: Continuous maps: diverging for scores and Z, sequential for counts.
+DIVERGING = "RdBu_r"
+SEQUENTIAL = "viridis"
+NORMAL_COLOUR = "#17a589"
+
+
+def apply_style() -> None:
+    """Set the workflow's matplotlib style (idempotent)."""
+    plt.rcParams.update(RC)
+
+
+def lineage_colours(lineages) -> dict[str, str]:
+    """A stable colour per lineage: sorted names on tab20 (then tab20b), '(missing)' grey."""
+    names = sorted({str(x) for x in lineages if pd.notna(x)} - {"(missing)"})
+    palette = list(plt.get_cmap("tab20").colors) + list(plt.get_cmap("tab20b").colors)
+    colours = {name: matplotlib.colors.to_hex(palette[i % len(palette)]) for i, name in enumerate(names)}
+    colours["(missing)"] = "#bfc9ca"
+    return colours
+
+
+def new_figure(width: float = FULL_WIDTH, height: float = 3.0, **kwargs) -> plt.Figure:
+    """A figure in the workflow's style, with constrained layout (no overlapping text)."""
+    apply_style()
+    return plt.figure(figsize=(width, height), layout="constrained", **kwargs)
+
+
+def panel_label(ax, letter: str) -> None:
+    """Bold panel letter at the top left, outside the axes."""
+    ax.text(-0.02, 1.02, letter, transform=ax.transAxes, ha="right", va="bottom", fontweight="bold",
+            fontsize=FONT_SIZE + 2)
+
+
+def format_p(p: float) -> str:
+    """P-value text: 'P = 0.012', 'P = 3.4e-05', 'P n/a'."""
+    if p is None or not np.isfinite(p):
+        return "P n/a"
+    return f"P = {p:.2g}" if p >= 1e-3 else f"P = {p:.1e}"
+
+
+def annotate(ax, text: str, loc: str = "upper left") -> None:
+    """A small text box inside the axes (r, n, test) at a corner."""
+    positions = {"upper left": (0.03, 0.97, "left", "top"), "upper right": (0.97, 0.97, "right", "top"),
+                 "lower left": (0.03, 0.03, "left", "bottom"), "lower right": (0.97, 0.03, "right", "bottom")}
+    x, y, ha, va = positions[loc]
+    ax.text(x, y, text, transform=ax.transAxes, ha=ha, va=va, fontsize=FONT_SIZE - 1,
+            bbox=dict(boxstyle="round,pad=0.2", facecolor="white", edgecolor="none", alpha=0.8))
+
+
+def no_data(ax, reason: str) -> None:
+    """An empty panel that says why it is empty."""
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, reason, transform=ax.transAxes, ha="center", va="center", fontsize=FONT_SIZE - 1,
+            wrap=True, color="#566573")
+
+
+def save_figure(fig: plt.Figure, png: str | os.PathLike, pdf: str | os.PathLike | None = None) -> None:
+    """Write the PNG (and the vector PDF) atomically, then close the figure.
+
+    PDF metadata carries no date, so that the same tables give the same bytes.
+    """
+    with atomic_write(png) as tmp:
+        fig.savefig(tmp, format="png", metadata={"Software": None})
+    if pdf is not None:
+        with atomic_write(pdf) as tmp:
+            fig.savefig(tmp, format="pdf", metadata={"CreationDate": None, "ModDate": None, "Producer": None,
+                                                    "Creator": None})
+    plt.close(fig)
+
+
+def pair_title(pair: str) -> str:
+    """'EGFR_ERLOTINIB' → 'EGFR–erlotinib'."""
+    target, _, drug = pair.partition("_")
+    return f"{target}–{drug.lower()}" if drug else pair
+
+
+def figure_path(root: str | os.PathLike, figure: str, name: str, suffix: str) -> Path:
+    return Path(root) / figure / f"{name}.{suffix}"
