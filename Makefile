@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-requirements
 CORES ?= 2
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean report
 
 $(STAMP): envs/requirements.txt pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is required"'
@@ -18,6 +18,11 @@ $(STAMP): envs/requirements.txt pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
+
+# after `make demo` (or any run): the Snakemake HTML report (self-contained zip and a single HTML page)
+report: $(STAMP)
+	$(BIN)/snakemake --report results/report.zip
+	$(BIN)/snakemake --report results/report.html
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests

@@ -8,6 +8,9 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/model.smk"
@@ -16,6 +19,7 @@ include: "workflow/rules/tahoe.smk"
 include: "workflow/rules/pdx.smk"
 include: "workflow/rules/analysis.smk"
 include: "workflow/rules/validation.smk"
+include: "workflow/rules/figures.smk"
 
 
 rule all:

@@ -15,7 +15,6 @@ from scipy import stats
 from forge.io import InputFormatError
 from forge.modelling.baselines import LinearBaseline
 from forge.modelling.model import ForgeModel
-from forge.validation import pdx as vpdx
 from forge.validation import stats as vstats
 from forge.validation import tahoe as vtahoe
 from forge.validation.run import summarise, validate_pdx

@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 # The library under scripts/ is installed (editable) by `make`; see pyproject.toml.
@@ -202,6 +203,22 @@ def validation_tables(wildcards):
     return inputs
 
 
+def provenance_inputs(wildcards):
+    """The run's raw inputs (checksummed) and the download manifest when there is one."""
+    inputs = dict(pairs="results/pairs.tsv")
+    if config["data"]["source"] == "demo":
+        inputs["raw"] = [f"{RAW_DEMO}/{name}" for name in DEMO_FILES]
+    elif config["data"]["source"] == "files":
+        inputs["raw"] = list(config["data"]["files"].values())
+    elif config["data"]["source"] == "prepared":
+        inputs["raw"] = [v for v in config["data"]["prepared"].values() if v]
+    else:
+        inputs["raw"] = list(cohort_raw_inputs(wildcards).values())
+    if os.path.exists("resources/raw/MANIFEST.tsv"):
+        inputs["manifest"] = "resources/raw/MANIFEST.tsv"
+    return inputs
+
+
 # Outputs of the analysis stage, per pair (stages.analysis).
 ANALYSIS_OUTPUTS = (
     "embedding.tsv",
@@ -221,6 +238,10 @@ def all_outputs(wildcards):
     ] + STAGE_TARGETS
     if config["stages"]["tahoe"] or config["stages"]["pdx"]:
         outputs.append("results/validation/summary.tsv")
+    outputs += [f"results/pairs/{pair}/who_benefits.tsv" for pair in selected_pairs()]
+    outputs += ["results/provenance/versions.tsv"]
+    if config["stages"]["figures"]:
+        outputs += ["results/figures/index.tsv"] + figure_targets("png")
     for pair in selected_pairs():
         outputs += [
             f"results/pairs/{pair}/benefit_scores.tsv",
@@ -237,3 +258,75 @@ def all_outputs(wildcards):
     if config["stages"]["analysis"]:
         outputs.append("results/embedding_umap.tsv")
     return outputs
+
+
+# -- figures (workflow/rules/figures.smk): the registry of scripts/forge/figures/
+from forge.figures.registry import (
+    figure_names,
+    load_all,
+    paper_figure,
+    table_paths,
+)
+
+FIGURE_SPECS = load_all()
+# Tables of the analysis stage: figures that read them are drawn only with stages.analysis.
+ANALYSIS_TABLES = {
+    "embedding",
+    "clusters",
+    "cluster_summary",
+    "cluster_lineages",
+    "sensitive_clusters",
+    "de_score_groups",
+    "de_sensitive_clusters",
+    "enrichment",
+    "umap",
+}
+
+
+def needs_analysis(spec):
+    return any(key.removesuffix("@pairs") in ANALYSIS_TABLES for key in spec.tables)
+
+
+def figure_inputs(wildcards):
+    spec = FIGURE_SPECS[wildcards.figure]
+    paths = table_paths(spec, wildcards.name, selected_pairs())
+    return {key.replace("@", "_"): files for key, files in paths.items()}
+
+
+def figure_targets(suffix):
+    """Every figure file of the run (``png`` or ``index.tsv``)."""
+    pairs = selected_pairs()
+    validated = {cohort: validation_pairs(cohort) for cohort in ("tahoe", "pdx")}
+    return [
+        f"results/figures/{figure}/{name}.{suffix}"
+        for figure, spec in FIGURE_SPECS.items()
+        if config["stages"]["analysis"] or not needs_analysis(spec)
+        for name in figure_names(spec, pairs, validated)
+    ]
+
+
+def figure_labels(wildcards, output):
+    """Report labels, read at report time from the figure's index rows."""
+    import pandas as pd
+
+    spec = FIGURE_SPECS[wildcards.figure]
+    labels = {
+        "figure": wildcards.figure,
+        "drawn for": wildcards.name.replace("__", " / "),
+    }
+    try:
+        index = pd.read_csv(output.index, sep="\t", keep_default_na=False)
+    except (FileNotFoundError, pd.errors.EmptyDataError):
+        return labels
+    drawn = (index["status"] == "drawn").sum()
+    labels["panels drawn"] = f"{drawn} of {len(index)}"
+    labels["key numbers"] = str(index["key_numbers"].iloc[0]) if len(index) else ""
+    return labels
+
+
+def figure_caption(wildcards):
+    """The figure's caption for the report (rst: a literal | must be escaped)."""
+    caption = FIGURE_SPECS[wildcards.figure].caption
+    return caption.replace("{name}", wildcards.name.replace("__", " / ")).replace(
+        "|", "\\|"
+    )

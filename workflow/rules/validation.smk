@@ -86,7 +86,11 @@ rule summarise_validation:
     input:
         unpack(validation_tables),
     output:
-        summary=f"{VALIDATION_OUT}/summary.tsv",
+        summary=report(
+            f"{VALIDATION_OUT}/summary.tsv",
+            caption="../report/validation_summary.rst",
+            category="Validation",
+        ),
         composition=f"{VALIDATION_OUT}/score_composition.tsv",
     log:
         "logs/summarise_validation.log",

@@ -489,6 +489,15 @@ def pseudocount_expression(
     }
 
 
+def grid_settings(default: tuple[float, float], fragments_grid: Sequence[float],
+                  read_length_grid: Sequence[float]) -> list[tuple[float, float]]:
+    """(N, ℓ) settings of the sensitivity grid: the default first, then the grid without it."""
+    settings = [tuple(map(float, default))]
+    settings += [(float(n), float(r)) for n in fragments_grid for r in read_length_grid
+                 if (float(n), float(r)) != settings[0]]
+    return settings
+
+
 def sensitivity_table(
     fpkm: pd.DataFrame,
     lengths: pd.Series,
@@ -522,9 +531,7 @@ def sensitivity_table(
         library_size, n_genes_with_length, n_genes_passing_filter, n_genes_compared,
         pearson_r_vs_default, max_abs_diff_vs_default``.
     """
-    settings = [tuple(map(float, default))]
-    settings += [(float(n), float(r)) for n in fragments_grid for r in read_length_grid
-                 if (float(n), float(r)) != settings[0]]
+    settings = grid_settings(default, fragments_grid, read_length_grid)
     reference = None
     rows = []
     for fragments, read_length in settings:
@@ -566,9 +573,7 @@ def sensitivity_expression(
     Columns ``fragments``, ``read_length``, ``Model`` and one per gene kept by any setting (NaN
     where a setting's low-expression filter removed the gene); the default setting first.
     """
-    settings = [tuple(map(float, default))]
-    settings += [(float(n), float(r)) for n in fragments_grid for r in read_length_grid
-                 if (float(n), float(r)) != settings[0]]
+    settings = grid_settings(default, fragments_grid, read_length_grid)
     parts = []
     for fragments, read_length in settings:
         expression = pseudocount_expression(fpkm, lengths, fragments, read_length, min_count, min_fraction)["expression"]

@@ -165,7 +165,27 @@ def index_rows(spec: FigureSpec, name: str, png: str, pdf: str, panels: dict[str
 
 
 def load_all() -> dict[str, FigureSpec]:
-    """Import every figure module (they register themselves) and return the registry."""
-    from forge.figures import fig_analysis, fig_model, fig_pairs, fig_validation  # noqa: F401
+    """Import every figure module (``forge/figures/fig_*.py``; they register themselves), sorted by name."""
+    import importlib
+    import pkgutil
 
-    return FIGURES
+    import forge.figures
+
+    for module in sorted(m.name for m in pkgutil.iter_modules(forge.figures.__path__) if m.name.startswith("fig_")):
+        importlib.import_module(f"forge.figures.{module}")
+    return dict(sorted(FIGURES.items()))
+
+
+def figure_names(spec: FigureSpec, pairs: list[str], validation_pairs: dict[str, list[str]]) -> list[str]:
+    """The ``name`` wildcards a figure is drawn for."""
+    if spec.scope == "pair":
+        return list(pairs)
+    if spec.scope == "pairs":
+        return ["all_pairs"]
+    return [f"{cohort}__{pair}" for cohort in spec.cohorts for pair in validation_pairs.get(cohort, [])]
+
+
+def paper_figure(spec: FigureSpec) -> str:
+    """Report category of a figure: its paper figure ('Fig. 2', 'Supplementary')."""
+    first = next(iter(spec.panels.values()))[0]
+    return "Supplementary" if first.lower().startswith("supp") else first.split(" ")[0] + " " + first.split(" ")[1].rstrip("abcdefghijklmnop,–-")

@@ -1,0 +1,27 @@
+"""Adapter of rules figure_pair, figure_pairs and figure_validation: draw one registered figure.
+
+Reads only the tables the figure's spec names (forge.figures.registry), writes PNG, PDF and the
+figure's rows of results/figures/index.tsv (paper panel → file → tables, and whether it was drawn).
+"""
+
+import pandas as pd
+
+from forge.figures.numbers import key_numbers
+from forge.figures.registry import index_rows, load_all, read_tables, table_paths
+from forge.figures.style import save_figure
+from forge.io import write_tsv
+from forge.rules import setup_rule_logging
+
+smk = snakemake  # noqa: F821
+log = setup_rule_logging(smk, f"figure {smk.wildcards.figure}")
+spec = load_all()[smk.wildcards.figure]
+pairs = pd.read_csv(smk.input.pairs, sep="\t")["name"].tolist()
+paths = table_paths(spec, smk.wildcards.name, pairs)
+tables = read_tables(paths)
+fig, panels = spec.draw(tables, smk.wildcards.name)
+save_figure(fig, smk.output.png, smk.output.pdf)
+index = index_rows(spec, smk.wildcards.name, smk.output.png, smk.output.pdf, panels, paths)
+index["key_numbers"] = key_numbers(spec.name, tables)
+write_tsv(index, smk.output.index)
+for row in index.itertuples():
+    log.info("%s %s (%s): %s", spec.name, row.panel, row.paper_panel, row.status)
