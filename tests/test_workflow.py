@@ -167,7 +167,7 @@ def test_cross_validation_lineage_split_and_cohort_scoring(tmp_path: Path) -> No
 
     workdir = copy_workflow(tmp_path / "wf")
     (workdir / "options.yaml").write_text(
-        "stages: {tahoe: false, pdx: false}\n"
+        "stages: {tahoe: false, pdx: false, analysis: false, figures: false}\n"
         "split: {scheme: lineage}\n"
         "model: {replicates: 2, kinds: [joint, dependency_only, ic50_only]}\n"
         "tuning:\n  k_grid: [10, 40]\n  n_init: 2\n"
@@ -181,6 +181,9 @@ def test_cross_validation_lineage_split_and_cohort_scoring(tmp_path: Path) -> No
     counts.rename_axis("sample").to_csv(workdir / "cohort_counts.csv")
     run_snakemake(workdir, "--configfile", "options.yaml")
 
+    # the stage switches: nothing of the analysis, validation or figure stages was built
+    assert not (workdir / "results/figures").exists() and not (workdir / "results/validation").exists()
+    assert not list((workdir / "results/pairs").glob("*/embedding.tsv"))
     samples = read_tsv(workdir / "resources/processed/demo/samples.tsv").set_index("ModelID")
     for pair in PAIRS:
         split = read_tsv(workdir / f"results/pairs/{pair}/split.tsv").set_index("sample")["split"]
