@@ -284,6 +284,8 @@ def test_demo_planted_pair_validates_and_the_control_does_not(demo_run: Path) ->
     composition = pd.read_csv(demo_run / "results/validation/score_composition.tsv", sep="\t")
     shares = composition["dependency_share"] + composition["ic50_share"]
     np.testing.assert_allclose(shares, 1.0)
+    training = composition[composition["cohort"] == "training_cohort"].set_index("pair")
+    assert len(training) == 4 and (training["n"] == 900).all()
     for cohort, pair in (("tahoe", "EGFR_ERLOTINIB"), ("pdx", "EGFR_ERLOTINIB")):
         folder = demo_run / "results/validation" / cohort / pair
         assert (folder / "scores.tsv").is_file() and (folder / "tests.tsv").is_file()

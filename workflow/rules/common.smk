@@ -200,6 +200,9 @@ def validation_tables(wildcards):
         inputs[f"{cohort}_scores"] = [
             f"results/validation/{cohort}/{p}/scores.tsv" for p in pairs
         ]
+    inputs["cohort_scores"] = [
+        f"results/pairs/{p}/benefit_scores.tsv" for p in selected_pairs()
+    ]
     return inputs
 
 

@@ -95,6 +95,14 @@ def composition_row(cohort: str, pair: str, scores: pd.DataFrame) -> dict:
     return row
 
 
+def training_cohort_composition(pair: str, benefit_scores: pd.DataFrame) -> dict:
+    """:func:`composition_row` over the pair's own cohort (every sample with expression)."""
+    dependency = next(c for c in benefit_scores.columns if c.startswith("predicted_") and c.endswith("_dependency"))
+    ic50 = next(c for c in benefit_scores.columns if c.startswith("predicted_") and c.endswith("_ic50"))
+    scores = benefit_scores.rename(columns={dependency: "predicted_dependency", ic50: "predicted_ic50"})
+    return composition_row("training_cohort", pair, scores)
+
+
 def summarise(tests: list[tuple[str, str, pd.DataFrame]]) -> pd.DataFrame:
     """All tests of the stage in one table, BH-adjusted over every computed test."""
     parts = []
