@@ -20,13 +20,25 @@ from forge.io import InputFormatError, write_tsv
 from forge.modelling.scoring import score_file
 
 
+def fraction(text: str) -> float:
+    """argparse type: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value:g} is outside [0, 1] (a fraction of the model's genes)")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--model", required=True, help="model directory or a pair's models directory")
     parser.add_argument("--expression", required=True, help="samples x genes file (CSV, TSV or Parquet)")
     parser.add_argument("--out", required=True, help="output TSV of scores")
     parser.add_argument("--counts", action="store_true", help="the file holds raw counts (voom first)")
-    parser.add_argument("--max-missing-fraction", type=float, default=0.5)
+    parser.add_argument("--max-missing-fraction", type=fraction, default=0.5,
+                        help="largest fraction of the model's genes a sample may lack (0 to 1; default 0.5)")
     args = parser.parse_args(argv)
     try:
         table, missing = score_file(

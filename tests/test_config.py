@@ -89,6 +89,9 @@ def test_pairs_table_problems_stop_the_parse(tmp_path: Path) -> None:
         check({"pairs": {"table": "pairs.tsv"}}, tmp_path)
     with pytest.raises(ConfigError, match="pairs.table: file not found: nowhere.tsv"):
         check({"pairs": {"table": "nowhere.tsv"}}, tmp_path)
+    (tmp_path / "pairs.tsv").write_text("drug\ttarget\tname\nERLOTINIB\tEGFR\tA\nERLOTINIB\tEGFR\tB\nDABRAFENIB\tBRAF\tC\n")
+    with pytest.raises(ConfigError, match=r"same drug-target pair is listed more than once under the names \[\['A', 'B'\]\]"):
+        check({"pairs": {"table": "pairs.tsv"}}, tmp_path)
 
 
 def test_snakemake_stops_at_parse_time_with_the_message(tmp_path: Path) -> None:

@@ -240,6 +240,32 @@ def test_score_cli_bad_input(tmp_path: Path) -> None:
     assert "non-numeric values in gene column(s) ['G02']" in result.stderr
     assert not (tmp_path / "o.tsv").exists()
 
+    def score(*extra: str, expression: Path | None = None, model_dir: Path | None = None):
+        data.expression.to_csv(tmp_path / "good.csv")
+        return run_cli("--model", str(model_dir or tmp_path / "m"), "--expression", str(expression or tmp_path / "good.csv"),
+                       "--out", str(tmp_path / "o.tsv"), *extra)
+
+    # a gene column given twice: refused (pandas would rename the copy and the first would win)
+    duplicated = data.expression.copy()
+    duplicated.insert(3, "G01_copy", duplicated["G01"] + 5)
+    duplicated.rename(columns={"G01_copy": "G01"}).to_csv(tmp_path / "dup.csv")
+    result = score(expression=tmp_path / "dup.csv")
+    assert result.returncode == 2 and "dup.csv: gene column(s) ['G01'] appear more than once" in result.stderr
+    # the fraction must be a fraction
+    for bad in ("1.5", "-0.1", "half"):
+        result = score("--max-missing-fraction", bad)
+        assert result.returncode == 2 and "--max-missing-fraction" in result.stderr, bad
+    # truncated model files: a message and exit 2, no traceback
+    for name in ("model.json", "model.npz"):
+        broken = tmp_path / f"broken_{name}"
+        import shutil
+        shutil.copytree(tmp_path / "m", broken)
+        content = (broken / name).read_bytes()
+        (broken / name).write_bytes(content[: len(content) // 2])
+        result = score(model_dir=broken)
+        assert result.returncode == 2 and f"{name}: " in result.stderr and "Traceback" not in result.stderr, name
+    assert not (tmp_path / "o.tsv").exists()
+
 
 def test_individual_effects_and_concordance_by_hand() -> None:
     from forge.modelling.model import ForgeModel

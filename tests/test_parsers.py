@@ -182,6 +182,12 @@ def test_empty_file_names_the_file(tmp_path: Path) -> None:
         parsers.read_ic50(write(tmp_path / "empty.csv", ""))
 
 
+def test_count_matrix_without_rows_is_refused(raw_files: dict[str, Path], tmp_path: Path) -> None:
+    header = raw_files["counts"].read_text().splitlines()[0]
+    with pytest.raises(InputFormatError, match="header_only.csv: the count matrix has a header but no profile rows"):
+        parsers.read_counts_matrix(write(tmp_path / "header_only.csv", header + "\n"))
+
+
 def test_require_columns_message() -> None:
     with pytest.raises(InputFormatError, match=r"t\.csv.*'b'"):
         require_columns(pd.DataFrame({"a": [1]}), ["a", "b"], "t.csv")

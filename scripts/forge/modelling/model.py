@@ -12,6 +12,7 @@ import json
 import math
 import os
 import platform
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -286,12 +287,22 @@ def load_model(directory: str | os.PathLike) -> ForgeModel:
     for path in (npz_path, json_path):
         if not path.is_file():
             raise FileNotFoundError(f"model file {path} not found (expected model.npz and model.json)")
-    meta = json.loads(json_path.read_text())
+    try:
+        meta = json.loads(json_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputFormatError(f"{json_path}: not a valid model description (truncated or not JSON: {err})") from err
+    if not isinstance(meta, dict):
+        raise InputFormatError(f"{json_path}: expected a JSON object with genes, targets and format_version")
     for key in ("genes", "targets", "format_version"):
         if key not in meta:
             raise InputFormatError(f"{json_path}: key '{key}' missing")
-    with np.load(npz_path, allow_pickle=False) as arrays:
-        data = {name: arrays[name] for name in ("W", "heads", "gene_mean", "gene_sd", "target_mean")}
+    try:
+        with np.load(npz_path, allow_pickle=False) as arrays:
+            data = {name: arrays[name] for name in ("W", "heads", "gene_mean", "gene_sd", "target_mean")}
+    except KeyError as err:
+        raise InputFormatError(f"{npz_path}: array {err} missing (expected W, heads, gene_mean, gene_sd, target_mean)") from err
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise InputFormatError(f"{npz_path}: not a readable model array file (truncated or corrupt: {err})") from err
     if data["W"].shape[0] != len(meta["genes"]):
         raise InputFormatError(
             f"{npz_path}: W has {data['W'].shape[0]} rows but {json_path} lists {len(meta['genes'])} genes"

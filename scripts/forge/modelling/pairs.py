@@ -58,6 +58,14 @@ def read_pairs_table(path: str | Path) -> pd.DataFrame:
         raise InputFormatError(f"{path}: duplicated pair name(s) {duplicated}; add a 'name' column")
     if pairs.empty:
         raise InputFormatError(f"{path}: no pairs listed")
+    # the same model under two names would be trained twice and counted twice in across-pair tests
+    same = pairs.assign(drugs=[",".join(sorted([d] + [e for e in x.split(",") if e]))
+                               for d, x in zip(pairs["drug"], pairs["extra_drugs"])])
+    repeated = same[same.duplicated(["target", "drugs"], keep=False)]
+    if len(repeated):
+        groups = repeated.groupby(["target", "drugs"])["name"].apply(list).tolist()
+        raise InputFormatError(f"{path}: the same drug-target pair is listed more than once under the names "
+                               f"{groups}; list each pair once")
     return pairs
 
 

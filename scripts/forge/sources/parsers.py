@@ -453,7 +453,10 @@ def read_counts_matrix(path: PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
     dropped
         Duplicate profiles, columns without a symbol and duplicate symbols (first kept).
     """
-    return _gene_matrix(path, "ProfileID", allow_missing=False, minimum=0.0, maximum=None)
+    matrix, report = _gene_matrix(path, "ProfileID", allow_missing=False, minimum=0.0, maximum=None)
+    if matrix.shape[0] == 0:  # a header without rows would otherwise build a zero-sample cohort
+        raise InputFormatError(f"{path}: the count matrix has a header but no profile rows; expected one row per ProfileID")
+    return matrix, report
 
 
 def read_counts(counts_path: PathLike, profiles_path: PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
