@@ -188,6 +188,26 @@ def test_count_matrix_without_rows_is_refused(raw_files: dict[str, Path], tmp_pa
         parsers.read_counts_matrix(write(tmp_path / "header_only.csv", header + "\n"))
 
 
+@pytest.mark.parametrize("key, reader, target", [
+    ("models", "read_models", b"Lung"),
+    ("profiles", "read_profiles", b"Broad"),
+    ("drug_targets", "read_drug_targets", None),
+])
+def test_a_non_utf8_byte_in_a_text_table_is_refused(raw_files: dict[str, Path], tmp_path: Path, key: str,
+                                                      reader: str, target: bytes | None) -> None:
+    """One Latin-1 byte used to turn a whole column into missing values (lineages vanished silently)."""
+    content = raw_files[key].read_bytes()
+    lines = content.split(b"\n")
+    line = lines[2]
+    if target is None:
+        target = line.split(b",")[-1] or line.split(b",")[0]
+    lines[2] = line.replace(target, target[:-1] + b"\xe9", 1)  # e.g. "Lun\xe9": Latin-1, not UTF-8
+    bad = tmp_path / f"latin1_{raw_files[key].name}"
+    bad.write_bytes(b"\n".join(lines))
+    with pytest.raises(InputFormatError, match=rf"latin1_.*: line 3, column '.+': .* is not valid UTF-8"):
+        getattr(parsers, reader)(bad)
+
+
 def test_require_columns_message() -> None:
     with pytest.raises(InputFormatError, match=r"t\.csv.*'b'"):
         require_columns(pd.DataFrame({"a": [1]}), ["a", "b"], "t.csv")

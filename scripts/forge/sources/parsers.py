@@ -122,11 +122,36 @@ def _read_csv(path: PathLike, *, all_strings: bool = False) -> pd.DataFrame:
             f"the header): {message}"
         ) from err
     if all_strings:
+        _refuse_non_utf8(frame, path)
         # Strip whitespace and treat empty strings as missing, whatever the column content.
         frame = frame.apply(
             lambda column: column.map(lambda v: (v.strip() or np.nan) if isinstance(v, str) else np.nan)
         ).astype(object)
     return frame
+
+
+def _is_invalid_utf8(value) -> bool:
+    if not isinstance(value, bytes):
+        return False
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _refuse_non_utf8(frame: pd.DataFrame, path: PathLike) -> None:
+    """Every text table is read as UTF-8 (the policy for all readers). The pyarrow reader returns a
+    column holding one invalid byte as bytes, all of it, which would otherwise become missing values."""
+    for column in frame.columns:
+        invalid = frame[column].map(_is_invalid_utf8).to_numpy(dtype=bool)
+        if invalid.any():
+            row = int(np.flatnonzero(invalid)[0])
+            raise InputFormatError(
+                f"{path}: line {row + 2}, column {column!r}: {frame[column].iloc[row]!r} is not valid UTF-8 "
+                f"({int(invalid.sum())} such cell(s) in that column); every text table is read as UTF-8: "
+                "re-save the file as UTF-8"
+            )
 
 
 def _check_unique_header(header: Sequence[str], path: PathLike, what: str) -> None:
