@@ -170,3 +170,44 @@ def read_tsv_or_empty(path: str | os.PathLike[str]) -> pd.DataFrame:
         return pd.read_csv(path, sep="\t")
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
+
+
+def first_invalid_utf8(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """(line, byte column), 1-based, of the first byte that is not valid UTF-8; None if the file is UTF-8.
+
+    Gzip files (``.gz``) are read decompressed.
+    """
+    import codecs
+    import gzip
+
+    opener = gzip.open if str(path).endswith(".gz") else open
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line, column = 1, 0
+    with opener(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as err:
+                before = block[: err.start]
+                line += before.count(b"\n")
+                column = (len(before) - before.rfind(b"\n") - 1 if b"\n" in before else column + len(before)) + 1
+                return line, column
+            line += block.count(b"\n")
+            column = len(block) - block.rfind(b"\n") - 1 if b"\n" in block else column + len(block)
+    return None
+
+
+def utf8_error(path: str | os.PathLike[str], error: UnicodeDecodeError) -> InputFormatError:
+    """The error every text reader raises for a file that is not UTF-8 (the policy for all text inputs)."""
+    where = first_invalid_utf8(path)
+    position = f"line {where[0]}, byte {where[1]}" if where else f"byte {error.start}"
+    return InputFormatError(f"{path}: {position}: not valid UTF-8 ({error.reason}); every text input is read as "
+                            "UTF-8: re-save the file as UTF-8")
+
+
+def read_text_csv(path: str | os.PathLike[str], **kwargs) -> pd.DataFrame:
+    """``pandas.read_csv`` for user text tables, with a non-UTF-8 file reported as :func:`utf8_error`."""
+    try:
+        return pd.read_csv(path, **kwargs)
+    except UnicodeDecodeError as err:
+        raise utf8_error(path, err) from err

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from forge.io import InputFormatError
+from forge.io import InputFormatError, utf8_error
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,10 @@ ENRICHMENT_COLUMNS = ["list", "library", "term", "overlap", "set_size", "list_si
 def read_gmt(path: str | Path) -> dict[str, list[str]]:
     """Gene sets of a GMT file (Enrichr text format: name, description, genes; tab-separated)."""
     sets: dict[str, list[str]] = {}
-    text = Path(path).read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise utf8_error(path, err) from err
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from forge.io import InputFormatError
+from forge.io import InputFormatError, read_text_csv
 
 PAIR_COLUMNS = ["name", "target", "drug", "extra_drugs", "control"]
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -30,7 +30,7 @@ def read_pairs_table(path: str | Path) -> pd.DataFrame:
     """
     path = str(path)
     try:
-        table = pd.read_csv(path, sep="\t", dtype=str, comment="#").fillna("")
+        table = read_text_csv(path, sep="\t", dtype=str, comment="#").fillna("")
     except pd.errors.EmptyDataError as err:
         raise InputFormatError(f"{path}: empty pairs table; expected columns drug, target") from err
     missing = [c for c in ("drug", "target") if c not in table.columns]

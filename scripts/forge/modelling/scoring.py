@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from forge.modelling.model import ForgeModel, load_model
-from forge.io import InputFormatError
+from forge.io import InputFormatError, read_text_csv
 from forge.normalise import voom_logcpm
 
 REPORTED_MODEL = Path("joint") / "rep00"
@@ -39,12 +39,12 @@ def read_expression(path: str | Path) -> pd.DataFrame:
                 frame = frame.set_index(frame.columns[0])
         else:
             sep = "\t" if ".tsv" in suffixes or ".txt" in suffixes else ","
-            header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str).iloc[0, 1:]
+            header = read_text_csv(path, sep=sep, header=None, nrows=1, dtype=str).iloc[0, 1:]
             repeated = sorted(set(header[header.duplicated()].astype(str)))
             if repeated:  # pandas would rename the second copy and the first would silently win
                 raise InputFormatError(f"{path}: gene column(s) {repeated[:5]} appear more than once in the header; "
                                        "expected one column per gene")
-            frame = pd.read_csv(path, sep=sep, index_col=0)
+            frame = read_text_csv(path, sep=sep, index_col=0)
     except (ValueError, OSError, pd.errors.ParserError) as err:
         raise InputFormatError(f"{path}: cannot read an expression matrix ({err})") from err
     if frame.empty or frame.shape[1] == 0:

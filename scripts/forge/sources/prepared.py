@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from forge.sources.harmonise import normalise_cell_line_name
-from forge.io import InputFormatError
+from forge.io import InputFormatError, read_text_csv
 
 DEPENDENCY_SUFFIX = "_dependency"
 IC50_SUFFIX = "_ic50"
@@ -27,8 +27,8 @@ def read_prepared(
     normalised StrippedCellLineName to fill the lineage; unmatched samples keep an empty
     lineage and are listed in ``dropped`` (nothing else is dropped).
     """
-    expression = pd.read_csv(expression_path, index_col=0)
-    outputs = pd.read_csv(outputs_path, index_col=0)
+    expression = read_text_csv(expression_path, index_col=0)
+    outputs = read_text_csv(outputs_path, index_col=0)
     for name, frame, path in (("expression", expression, expression_path), ("outputs", outputs, outputs_path)):
         if frame.index.duplicated().any():
             raise InputFormatError(f"{path}: duplicated sample ids in the first column, e.g. "
@@ -55,7 +55,7 @@ def read_prepared(
     samples["OncotreeLineage"] = pd.NA
     dropped = pd.DataFrame(columns=["source", "item", "reason", "detail"])
     if models_path:
-        models = pd.read_csv(models_path, dtype=str)
+        models = read_text_csv(models_path, dtype=str)
         key = models["StrippedCellLineName"].map(normalise_cell_line_name)
         unique = models[~key.duplicated(keep=False)].assign(key=key[~key.duplicated(keep=False)])
         lineage = unique.set_index("key")["OncotreeLineage"]
