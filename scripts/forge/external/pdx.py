@@ -498,7 +498,7 @@ def grid_settings(default: tuple[float, float], fragments_grid: Sequence[float],
     return settings
 
 
-def sensitivity_table(
+def sensitivity_grid(
     fpkm: pd.DataFrame,
     lengths: pd.Series,
     default: tuple[float, float],
@@ -506,10 +506,10 @@ def sensitivity_table(
     read_length_grid: Sequence[float],
     min_count: float,
     min_fraction: float,
-) -> pd.DataFrame:
-    """Effect of N and ℓ on library sizes, the filter and voom logCPM.
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Effect of N and ℓ on library sizes, the filter and voom logCPM, and every setting's logCPM.
 
-    Each setting (the default first, then the grid N × ℓ) is processed with
+    Each setting (the default first, then the grid N × ℓ) is processed once with
     :func:`pseudocount_expression`; its logCPM is compared with the default's per model by the
     Pearson correlation over the genes kept in both.
 
@@ -526,14 +526,17 @@ def sensitivity_table(
 
     Returns
     -------
-    pandas.DataFrame
+    table : pandas.DataFrame
         One row per setting and model: ``fragments, read_length, is_default, Model,
         library_size, n_genes_with_length, n_genes_passing_filter, n_genes_compared,
         pearson_r_vs_default, max_abs_diff_vs_default``.
+    stacked : pandas.DataFrame
+        Columns ``fragments``, ``read_length``, ``Model`` and one per gene kept by any setting (NaN
+        where a setting's filter removed the gene), the default setting first: for re-scoring.
     """
     settings = grid_settings(default, fragments_grid, read_length_grid)
     reference = None
-    rows = []
+    rows, parts = [], []
     for fragments, read_length in settings:
         result = pseudocount_expression(fpkm, lengths, fragments, read_length, min_count, min_fraction)
         expression = result["expression"]
@@ -556,33 +559,17 @@ def sensitivity_table(
                 "pearson_r_vs_default": float(r),
                 "max_abs_diff_vs_default": float(np.max(np.abs(a[i] - b[i]))) if len(common) else np.nan,
             })
-    return pd.DataFrame(rows)
-
-
-def sensitivity_expression(
-    fpkm: pd.DataFrame,
-    lengths: pd.Series,
-    default: tuple[float, float],
-    fragments_grid: Sequence[float],
-    read_length_grid: Sequence[float],
-    min_count: float,
-    min_fraction: float,
-) -> pd.DataFrame:
-    """voom logCPM of every setting of the sensitivity grid, stacked, for re-scoring.
-
-    Columns ``fragments``, ``read_length``, ``Model`` and one per gene kept by any setting (NaN
-    where a setting's low-expression filter removed the gene); the default setting first.
-    """
-    settings = grid_settings(default, fragments_grid, read_length_grid)
-    parts = []
-    for fragments, read_length in settings:
-        expression = pseudocount_expression(fpkm, lengths, fragments, read_length, min_count, min_fraction)["expression"]
         frame = expression.copy()
         frame.insert(0, "Model", expression.index.astype(str))
         frame.insert(0, "read_length", read_length)
         frame.insert(0, "fragments", fragments)
         parts.append(frame.reset_index(drop=True))
-    return pd.concat(parts, ignore_index=True)
+    return pd.DataFrame(rows), pd.concat(parts, ignore_index=True)
+
+
+def sensitivity_table(*args, **kwargs) -> pd.DataFrame:
+    """The comparison table of :func:`sensitivity_grid` alone (same arguments)."""
+    return sensitivity_grid(*args, **kwargs)[0]
 
 
 # --------------------------------------------------------------------------------------
@@ -1004,8 +991,8 @@ def process_pdx(
                               "status": "repeated_symbol", "detail": "repeated or empty symbol; first row used",
                               "passes_filter": False})
         mapping = pd.concat([mapping, extra], ignore_index=True)
-    sensitivity = sensitivity_table(official_fpkm, lengths, (fragments, read_length), fragments_grid,
-                                    read_length_grid, min_count, min_fraction)
+    sensitivity, grid_expression = sensitivity_grid(official_fpkm, lengths, (fragments, read_length), fragments_grid,
+                                                     read_length_grid, min_count, min_fraction)
     response = response_table(raw, metrics, tumour_types, fpkm.index, window, bin_width, bin_max_day)
     window_column = f"tv_change_days_{_day_label(window[0])}_{_day_label(window[1])}"
     dropped = dropped_models(tables, raw, metrics, response, window_column)
@@ -1018,8 +1005,6 @@ def process_pdx(
         "genes_passing_filter": main["expression"].shape[1],
         "filter_min_samples": main["min_samples"],
     }
-    grid_expression = sensitivity_expression(official_fpkm, lengths, (fragments, read_length), fragments_grid,
-                                             read_length_grid, min_count, min_fraction)
     return PdxResult(main["counts"], main["expression"], response, sensitivity, mapping, dropped, summary,
                      grid_expression)
 
