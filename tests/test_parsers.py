@@ -204,7 +204,7 @@ def test_a_non_utf8_byte_in_a_text_table_is_refused(raw_files: dict[str, Path], 
     lines[2] = line.replace(target, target[:-1] + b"\xe9", 1)  # e.g. "Lun\xe9": Latin-1, not UTF-8
     bad = tmp_path / f"latin1_{raw_files[key].name}"
     bad.write_bytes(b"\n".join(lines))
-    with pytest.raises(InputFormatError, match=rf"latin1_.*: line 3, column '.+': .* is not valid UTF-8"):
+    with pytest.raises(InputFormatError, match=r"latin1_.*: line 3, column '.+': .* is not valid UTF-8"):
         getattr(parsers, reader)(bad)
 
 

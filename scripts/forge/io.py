@@ -164,10 +164,10 @@ def read_tsv_indexed(path: str | os.PathLike[str], index: str) -> pd.DataFrame:
     return table.set_index(index)
 
 
-def read_tsv_or_empty(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_tsv_or_empty(path: str | os.PathLike[str], **kwargs) -> pd.DataFrame:
     """A tab-separated table, or an empty table when the file holds no column (a skipped step)."""
     try:
-        return pd.read_csv(path, sep="\t")
+        return pd.read_csv(path, sep="\t", **kwargs)
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
 

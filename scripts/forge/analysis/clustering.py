@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import pdist
 from statsmodels.stats.multitest import multipletests
+
+from forge.modelling.interpretation import mann_whitney
 
 #: Label of samples that the tree cut leaves unassigned (dynamicTreeCut's 0).
 UNASSIGNED = 0
@@ -74,17 +75,6 @@ def relabel_like_r(labels: np.ndarray) -> np.ndarray:
     return np.array([mapping[lab] for lab in labels], dtype=int)
 
 
-def _one_sided(values: pd.Series, inside: np.ndarray, alternative: str) -> tuple[float, float, int, int]:
-    """Mann–Whitney of the cluster against the rest: one-sided P and rank-biserial effect."""
-    a = values[inside].dropna().to_numpy()
-    b = values[~inside].dropna().to_numpy()
-    if len(a) == 0 or len(b) == 0:
-        return np.nan, np.nan, len(a), len(b)
-    result = stats.mannwhitneyu(a, b, alternative=alternative)
-    effect = 2.0 * result.statistic / (len(a) * len(b)) - 1.0
-    return float(result.pvalue), float(effect), len(a), len(b)
-
-
 #: (column of the sample table, alternative of the one-sided test inside vs rest, short name)
 CLUSTER_TESTS = (
     ("benefit_score", "greater", "score"),
@@ -132,7 +122,9 @@ def cluster_summary(samples: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
             if cluster == UNASSIGNED:
                 p, effect = np.nan, np.nan
             else:
-                p, effect, _, _ = _one_sided(samples[column], inside, alternative)
+                a = samples.loc[inside, column].dropna().to_numpy()
+                b = samples.loc[~inside, column].dropna().to_numpy()
+                p, effect = (mann_whitney(a, b, alternative)[1:] if len(a) and len(b) else (np.nan, np.nan))
             row[f"p_{name}"] = p
             row[f"rank_biserial_{name}"] = effect
         rows.append(row)

@@ -19,6 +19,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from forge.analysis import clustering, differential, embedding, enrichment
 from forge.modelling.model import ForgeModel, load_model
+from forge.normalise import read_gene_universe
 
 log = logging.getLogger(__name__)
 
@@ -192,10 +193,8 @@ def read_libraries(paths: list[str]) -> dict[str, dict[str, list[str]]]:
 
 
 def read_universe(path: str | Path) -> list[str]:
-    """A gene universe file: one symbol per line (blank lines and # comments ignored)."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    genes = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    """A gene universe file (:func:`forge.normalise.read_gene_universe`), duplicates removed; empty is an error."""
+    genes = list(dict.fromkeys(read_gene_universe(path)))
     if not genes:
         raise ValueError(f"{path}: the gene universe is empty")
-    return list(dict.fromkeys(genes))
-
+    return genes

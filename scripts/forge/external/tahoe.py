@@ -28,10 +28,9 @@ from typing import Any
 import h5py
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 from scipy import sparse
 
-from forge.io import InputFormatError, read_parquet_matrix, write_parquet_matrix, write_tsv
+from forge.io import InputFormatError, matrix_columns, read_parquet_matrix, write_parquet_matrix, write_tsv
 from forge.sources.parsers import read_symbol_synonyms
 
 __all__ = [
@@ -784,12 +783,6 @@ def pseudobulk_plate_to_files(h5ad: str | Path, outputs: dict[str, str | Path], 
     return result
 
 
-def reference_genes(path: str | Path) -> list[str]:
-    """Gene columns of a matrix parquet, read from its schema only (no data)."""
-    names = pq.read_schema(path).names
-    return [str(n) for n in names[1:]]  # the first column holds the sample index
-
-
 def combine_plate_files(counts_paths: list, samples_paths: list, qc_paths: list, synonyms_path: str | Path,
         outputs: dict[str, str | Path], min_cells: int = 1, reference_path: str | Path | None = None) -> None:
     """Combine plates, map gene symbols, write the four outputs."""
@@ -803,7 +796,7 @@ def combine_plate_files(counts_paths: list, samples_paths: list, qc_paths: list,
         log.warning("%d genes absent from some plate are left out: %s", len(missing), ", ".join(missing[:20]))
     for row in excluded.itertuples(index=False):
         log.info("sample %s excluded: %d kept cells < min_cells %d", row.sample, row.n_cells, min_cells)
-    reference = reference_genes(reference_path) if reference_path else None
+    reference = matrix_columns(reference_path) if reference_path else None
     mapped, mapping = map_genes(counts, read_symbol_synonyms(synonyms_path), reference, missing)
     log.info("genes: %d in the plates, %d in the matrix; %s", len(counts.columns), mapped.shape[1],
              mapping["status"].value_counts().to_dict())

@@ -21,6 +21,8 @@ from typing import Callable
 
 import pandas as pd
 
+from forge.io import read_tsv_or_empty
+
 #: Table key → path pattern ({pair}, {cohort}); every table is a TSV the workflow wrote.
 TABLES: dict[str, str] = {
     # per pair (modelling)
@@ -146,10 +148,7 @@ def read_tables(paths: dict[str, list[str]]) -> dict[str, pd.DataFrame]:
 
 
 def _read(path: str) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path, sep="\t", dtype={"sample": str, "gene": str, "cell_line": str, "Model": str})
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
+    return read_tsv_or_empty(path, dtype={"sample": str, "gene": str, "cell_line": str, "Model": str})
 
 
 def index_rows(spec: FigureSpec, name: str, png: str, pdf: str, panels: dict[str, str],

@@ -85,20 +85,25 @@ def top_bottom_genes(effects: pd.DataFrame, n: int = 20, column: str = "TotalInf
     return pd.concat([top, bottom]).reset_index()
 
 
+def group_labels(scores: pd.Series, scheme: str) -> pd.Series:
+    """Group labels by score: ``median`` (low/high; ties at the median go low), ``tertile``
+    (T1 lowest .. T3) or ``quartile`` (Q1 .. Q4), by rank so that ties cannot empty a group."""
+    scores = scores.dropna()
+    if scheme == "median":
+        return pd.Series(np.where(scores > scores.median(), "high", "low"), index=scores.index, name="group")
+    n_groups = {"tertile": 3, "quartile": 4}[scheme]
+    prefix = "T" if scheme == "tertile" else "Q"
+    labels = [f"{prefix}{i + 1}" for i in range(n_groups)]
+    grouped = pd.qcut(scores.rank(method="first"), n_groups, labels=labels)
+    return pd.Series(grouped.astype(str), index=scores.index, name="group")
+
+
 def score_groups(scores: pd.Series) -> pd.DataFrame:
     """Median (high/low) and quartile (Q1 lowest .. Q4 highest) groups of Benefit Scores."""
-    median = scores.median()
-    quartile = pd.qcut(scores.rank(method="first"), 4, labels=["Q1", "Q2", "Q3", "Q4"])
-    return pd.DataFrame(
-        {
-            "median_group": np.where(scores > median, "high", "low"),
-            "quartile": quartile.astype(str),
-        },
-        index=scores.index,
-    )
+    return pd.DataFrame({"median_group": group_labels(scores, "median"), "quartile": group_labels(scores, "quartile")})
 
 
-def _mann_whitney(higher: np.ndarray, lower: np.ndarray, alternative: str) -> tuple[float, float, float]:
+def mann_whitney(higher: np.ndarray, lower: np.ndarray, alternative: str) -> tuple[float, float, float]:
     """U of ``higher`` vs ``lower``, one-sided P, and the rank-biserial effect size 2U/(n1 n2) - 1."""
     result = stats.mannwhitneyu(higher, lower, alternative=alternative)
     effect = 2.0 * result.statistic / (len(higher) * len(lower)) - 1.0
@@ -123,7 +128,7 @@ def group_tests(table: pd.DataFrame, dependency: str, ic50: str) -> pd.DataFrame
             a, b = higher[output].dropna().to_numpy(), lower[output].dropna().to_numpy()
             if len(a) == 0 or len(b) == 0:
                 continue
-            u, p, effect = _mann_whitney(a, b, alternative)
+            u, p, effect = mann_whitney(a, b, alternative)
             rows.append((column, higher_group, lower_group, output, alternative, len(a), len(b),
                          float(np.median(a)), float(np.median(b)), u, p, effect))
     return pd.DataFrame(

@@ -11,6 +11,9 @@ import pandas as pd
 from scipy import stats
 from scipy.stats.contingency import association
 
+from forge.modelling.interpretation import group_labels
+from forge.modelling.interpretation import mann_whitney as interpretation_mann_whitney
+
 #: Columns of every test row.
 TEST_COLUMNS = ["test", "grouping", "higher_group", "lower_group", "variable", "alternative", "expected",
                 "n_higher", "n_lower", "median_higher", "median_lower", "statistic", "effect_size",
@@ -39,23 +42,13 @@ def mann_whitney(
                 test="mann_whitney_one_sided")
     if len(a) < min_group or len(b) < min_group:
         return not_computed(f"groups of {len(a)} and {len(b)} samples; at least {min_group} each are needed", **base)
-    result = stats.mannwhitneyu(a, b, alternative=alternative)
+    u, p, effect = interpretation_mann_whitney(a, b, alternative)
     return dict(base, median_higher=float(np.median(a)), median_lower=float(np.median(b)),
-                statistic=float(result.statistic), effect_size=2.0 * result.statistic / (len(a) * len(b)) - 1.0,
-                p_value=float(result.pvalue), status="computed", reason="")
+                statistic=u, effect_size=effect, p_value=p, status="computed", reason="")
 
 
-def score_groups(scores: pd.Series, scheme: str) -> pd.Series:
-    """Group labels by score: ``median`` (low/high; ties at the median go low), ``tertile``
-    (T1 lowest .. T3) or ``quartile`` (Q1 .. Q4), by rank so that ties cannot empty a group."""
-    scores = scores.dropna()
-    if scheme == "median":
-        return pd.Series(np.where(scores > scores.median(), "high", "low"), index=scores.index, name="group")
-    n_groups = {"tertile": 3, "quartile": 4}[scheme]
-    prefix = "T" if scheme == "tertile" else "Q"
-    labels = [f"{prefix}{i + 1}" for i in range(n_groups)]
-    grouped = pd.qcut(scores.rank(method="first"), n_groups, labels=labels)
-    return pd.Series(grouped.astype(str), index=scores.index, name="group")
+#: Group labels by score (median, tertile, quartile): the modelling stage's rule.
+score_groups = group_labels
 
 
 def extreme_groups(scheme: str) -> tuple[str, str]:
