@@ -1,21 +1,60 @@
-"""Bad text encodings: every text reader refuses a non-UTF-8 file naming the file, line and column
-(the policy for all text inputs: UTF-8), instead of a raw traceback or silently missing values."""
+"""Bad inputs: every malformed input ends in a clear error or a reported drop, never a silent change.
+
+The input policy (``forge.io``), applied by every text reader:
+
+* text is UTF-8; a UTF-8 byte-order mark is dropped and CRLF line ends read like LF (identical results);
+* gzip is read under a ``.gz`` name; gzip data under another name, a ``.gz`` name over plain text and
+  other compressions are refused;
+* an empty file, a file whose last line is cut (no final newline), a table row with another number of
+  fields than its header, and a table with a header but no rows are refused;
+* repeated column names are refused; repeated row ids are dropped and reported (DepMap matrices,
+  Model.csv, IC50 drugs) or refused (profiles, prepared cohorts, scored cohorts, split files, pairs);
+* non-numeric, infinite and out-of-range values are refused naming the file, column and row;
+* an unknown drug or target name is refused with the naming convention and the nearest names.
+
+Every case below builds its malformed file from the demo files and runs the real reader (or the
+scoring CLI), so each test fails if the reader accepts the file or changes the numbers.
+"""
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from forge.analysis.enrichment import read_gmt
-from forge.io import InputFormatError, first_invalid_utf8
-from forge.modelling.pairs import read_pairs_table
+from forge.external import pdx, tahoe
+from forge.io import InputFormatError, UTF8_BOM, first_invalid_utf8, write_parquet_matrix
+from forge.modelling.baselines import LinearBaseline
+from forge.modelling.model import (ForgeModel, SplitTooSmallError, check_split_sizes, read_fixed_split,
+                                   split_by_lineage, split_requirements, split_samples)
+from forge.modelling.pair_data import assemble_outputs, load_pair, rule_pair_inputs
+from forge.modelling.pairs import count_pairs, read_pairs_table
 from forge.modelling.scoring import read_expression
+from forge.normalise import read_gene_universe
+from forge.sources import parsers
+from forge.sources.cohort import build_cohort
+from forge.sources.demo_data import write_demo_dataset
 from forge.sources.prepared import read_prepared
+from forge.validation import tahoe as vtahoe
+from forge.validation.scores import PairScorer
 
+REPO = Path(__file__).resolve().parents[1]
 LATIN1 = "é".encode("latin-1")  # b"\xe9": valid Latin-1, invalid UTF-8
+PLATE = "tahoe/{}_filt_Vevo_Tahoe100M_WServicesFrom_ParseGigalab.h5ad"
 
+
+# ============================================================================ non-UTF-8 text
 
 def latin1_file(path: Path, lines: list[str], bad_line: int) -> Path:
     data = [line.encode("utf-8") for line in lines]
@@ -30,6 +69,7 @@ CASES = {
     "scoring expression": (["sample,G1,G2", "S1,1,2", "SX,3,4"], lambda p: read_expression(p), ".csv"),
     "prepared expression": (["sample,G1,G2", "S1,1,2", "SX,3,4"],
                             lambda p: read_prepared(p, p), ".csv"),
+    "gene universe": (["G1", "G2", "GX"], lambda p: read_gene_universe(p), ".txt"),
 }
 
 
@@ -53,3 +93,747 @@ def test_first_invalid_utf8_counts_lines_across_blocks_and_in_gzip(tmp_path: Pat
     good = tmp_path / "good.txt"
     good.write_text("G1,É\n", encoding="utf-8")
     assert first_invalid_utf8(good) is None
+
+
+# ============================================================================ the demo files
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """The small demo dataset and the derived inputs of the other stages (prepared, scored, split, PDX CSV)."""
+    root = tmp_path_factory.mktemp("bad_inputs")
+    raw = root / "raw"
+    write_demo_dataset(raw, seed=7, n_cell_lines=60, n_genes=400, cells_per_condition=2)
+    cohort = build_cohort(*(raw / name for name in (
+        "OmicsExpressionRNASeQCGeneCountProfile.csv", "OmicsProfiles.csv", "Model.csv", "CRISPRGeneDependency.csv",
+        "creammist_ic50.csv", "drug_targets.csv", "creammist_cell_lines.csv", "symbol_synonyms.csv")))
+    files = root / "derived"
+    files.mkdir()
+    samples = cohort.counts.index.intersection(cohort.dependency.index).intersection(cohort.response.index)
+    expression = np.log2(cohort.counts.loc[samples].iloc[:, :60] + 1).round(6)
+    expression.index.name = "sample"
+    expression.to_csv(files / "expression.csv")
+    outputs = pd.DataFrame({"EGFR_dependency": cohort.dependency.loc[samples, "EGFR"],
+                            "ERLOTINIB_ic50": cohort.response.loc[samples, "ERLOTINIB"],
+                            "GEFITINIB_ic50": cohort.response.loc[samples, "GEFITINIB"]}, index=expression.index)
+    outputs.to_csv(files / "outputs.csv")
+    shutil.copy(REPO / "config" / "pairs.tsv", files / "pairs.tsv")
+    split = split_samples(samples, 0.25, seed=1).rename_axis("sample").reset_index()
+    split.to_csv(files / "split.tsv", sep="\t", index=False)
+    (files / "universe.txt").write_text("".join(f"{g}\n" for g in expression.columns), encoding="utf-8")
+    with pd.ExcelFile(raw / "nm.3954-S2.xlsx") as book:
+        for key, sheet in pdx.SHEETS.items():
+            book.parse(sheet).to_csv(files / f"pdx_{key}.csv", index=False)
+    return SimpleNamespace(raw=raw, files=files, cohort=cohort, samples=samples, expression=expression, outputs=outputs)
+
+
+# Every text reader: (file, reader, whether the file starts with a header row).
+def _readers(demo: SimpleNamespace) -> dict:
+    raw, files = demo.raw, demo.files
+    return {
+        "Model.csv": (raw / "Model.csv", parsers.read_models, True),
+        "OmicsProfiles.csv": (raw / "OmicsProfiles.csv", parsers.read_profiles, True),
+        "count matrix": (raw / "OmicsExpressionRNASeQCGeneCountProfile.csv", parsers.read_counts_matrix, True),
+        "CRISPRGeneDependency.csv": (raw / "CRISPRGeneDependency.csv", parsers.read_dependency, True),
+        "CREAMMIST IC50": (raw / "creammist_ic50.csv", parsers.read_ic50, True),
+        "CREAMMIST cell lines": (raw / "creammist_cell_lines.csv", parsers.read_creammist_cell_lines, True),
+        "drug targets": (raw / "drug_targets.csv", parsers.read_drug_targets, True),
+        "symbol synonyms": (raw / "symbol_synonyms.csv", parsers.read_symbol_synonyms, True),
+        "GENCODE spans": (raw / "gencode_v19_gene_spans.csv", pdx.read_gene_spans, True),
+        "PDX raw data CSV": (files / "pdx_raw.csv",
+                             lambda p: pdx.read_pdx_csvs(files / "pdx_fpkm.csv", p, files / "pdx_metrics.csv"), True),
+        "GMT": (raw / "genesets.gmt", read_gmt, False),
+        "gene universe": (files / "universe.txt", read_gene_universe, False),
+        "pairs table": (files / "pairs.tsv", read_pairs_table, True),
+        "fixed split": (files / "split.tsv", lambda p: read_fixed_split(p, demo.samples), True),
+        "prepared expression": (files / "expression.csv", lambda p: read_prepared(p, files / "outputs.csv"), True),
+        "prepared outputs": (files / "outputs.csv", lambda p: read_prepared(files / "expression.csv", p), True),
+        "prepared models": (raw / "Model.csv",
+                            lambda p: read_prepared(files / "expression.csv", files / "outputs.csv", p), True),
+        "scored cohort": (files / "expression.csv", read_expression, True),
+    }
+
+
+READER_NAMES = ["Model.csv", "OmicsProfiles.csv", "count matrix", "CRISPRGeneDependency.csv", "CREAMMIST IC50",
+                "CREAMMIST cell lines", "drug targets", "symbol synonyms", "GENCODE spans", "PDX raw data CSV", "GMT",
+                "gene universe", "pairs table", "fixed split", "prepared expression", "prepared outputs",
+                "prepared models", "scored cohort"]
+
+
+def assert_same(a, b) -> None:
+    """Equal results: tables (values, index, columns, dtypes), series, dicts, lists, tuples, dataclasses."""
+    if isinstance(a, pd.DataFrame):
+        if "source" in a.columns and "source" in b.columns:  # drop reports name the file: x.csv.gz is x.csv
+            a, b = (t.assign(source=t["source"].astype(str).str.removesuffix(".gz")) for t in (a, b))
+        pd.testing.assert_frame_equal(a, b)
+    elif isinstance(a, pd.Series):
+        pd.testing.assert_series_equal(a, b)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys()
+        for key in a:
+            assert_same(a[key], b[key])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert_same(x, y)
+    elif hasattr(a, "__dataclass_fields__"):
+        for key in a.__dataclass_fields__:
+            if key != "sources":  # the file names they came from
+                assert_same(getattr(a, key), getattr(b, key))
+    else:
+        assert a == b
+
+
+def _lines(data: bytes) -> list[bytes]:
+    assert data.endswith(b"\n")
+    return data[:-1].split(b"\n")
+
+
+def _short_row(data: bytes) -> bytes:
+    """The second data row loses its last field (the newline is kept): an incomplete row."""
+    lines = _lines(data)
+    text = lines[2].decode()
+    delimiter = "\t" if "\t" in lines[0].decode() else ","
+    fields = next(csv.reader([text], delimiter=delimiter))
+    out = io.StringIO()
+    csv.writer(out, delimiter=delimiter, lineterminator="").writerow(fields[:-1])
+    lines[2] = out.getvalue().encode()
+    return b"\n".join(lines) + b"\n"
+
+
+SAME = "same result"
+VARIANTS = {
+    # name: (transform of the bytes, suffix added to the file name, expected: SAME or a message regex)
+    "utf8_bom": (lambda b: UTF8_BOM + b, "", SAME),
+    "crlf": (lambda b: b.replace(b"\n", b"\r\n"), "", SAME),
+    "bom_and_crlf": (lambda b: UTF8_BOM + b.replace(b"\n", b"\r\n"), "", SAME),
+    "gzip_named_gz": (gzip.compress, ".gz", SAME),
+    "gzip_without_gz_name": (gzip.compress, "", r"gzip-compressed, but its name does not end in \.gz; .*rename it"),
+    "plain_text_named_gz": (lambda b: b, ".gz", r"named \.gz but not compressed"),
+    "truncated_gzip": (lambda b: gzip.compress(b)[:-12], ".gz", r"truncated or corrupt gzip stream"),
+    "cut_mid_row": (lambda b: b[: len(b) - len(_lines(b)[-1]) // 2 - 1], "",
+                    r"last line does not end with a newline .*looks truncated"),
+    "empty": (lambda b: b"", "", r"the file is empty"),
+    "only_a_bom": (lambda b: UTF8_BOM, "", r"the file is empty"),
+    "header_only": (lambda b: _lines(b)[0] + b"\n", "",
+                    r"header but no .*rows|no pairs listed|no samples or no gene columns"),
+    "incomplete_row": (_short_row, "", r"line \d+ has \d+ fields, fewer than|truncated or corrupt CSV"),
+}
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+@pytest.mark.parametrize("reader_name", READER_NAMES)
+def test_file_level_variants(demo: SimpleNamespace, tmp_path: Path, reader_name: str, variant: str) -> None:
+    """Byte-order marks, line ends, compression, truncation, empty and header-only files, for every text reader."""
+    source, reader, has_header = _readers(demo)[reader_name]
+    transform, suffix, expected = VARIANTS[variant]
+    if not has_header and variant in ("header_only", "incomplete_row"):
+        pytest.skip("a line-oriented file has no header and no fixed number of fields")
+    path = tmp_path / f"{source.name}{suffix}"  # the same name: drop reports name the file
+    path.write_bytes(transform(source.read_bytes()))
+    if expected == SAME:
+        assert_same(reader(path), reader(source))
+    else:
+        with pytest.raises(InputFormatError, match=re.escape(path.name) + ".*" + expected):
+            reader(path)
+
+
+def test_bom_and_crlf_everywhere_build_the_identical_cohort(demo: SimpleNamespace, tmp_path: Path) -> None:
+    names = ("OmicsExpressionRNASeQCGeneCountProfile.csv", "OmicsProfiles.csv", "Model.csv", "CRISPRGeneDependency.csv",
+             "creammist_ic50.csv", "drug_targets.csv", "creammist_cell_lines.csv", "symbol_synonyms.csv")
+    for i, name in enumerate(names):  # every other file also gzip-compressed
+        data = UTF8_BOM + (demo.raw / name).read_bytes().replace(b"\n", b"\r\n")
+        target = tmp_path / (name + (".gz" if i % 2 else ""))
+        target.write_bytes(gzip.compress(data) if i % 2 else data)
+    paths = [tmp_path / (name + (".gz" if i % 2 else "")) for i, name in enumerate(names)]
+    cohort = build_cohort(*paths)
+    for table in ("counts", "dependency", "response", "drug_targets", "samples"):
+        assert_same(getattr(cohort, table), getattr(demo.cohort, table))
+    # the reports name the source files, whose names differ here (.gz)
+    for table, name_column in (("dropped", "source"), ("id_mapping", "source"), ("gene_mapping", "dataset")):
+        assert_same(getattr(cohort, table).drop(columns=name_column), getattr(demo.cohort, table).drop(columns=name_column))
+
+
+# ============================================================================ content: values, ids, columns
+
+def _edit_csv(source: Path, target: Path, edit, delimiter: str = ",") -> Path:
+    """Rewrite a CSV with ``edit(rows)`` (a list of field lists, header first)."""
+    with open(source, newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle, delimiter=delimiter))
+    rows = edit(rows)
+    with open(target, "w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle, delimiter=delimiter, lineterminator="\n").writerows(rows)
+    return target
+
+
+def _set(row: int, column: int, value: str):
+    def edit(rows):
+        rows[row][column] = value
+        return rows
+    return edit
+
+
+def _repeat_row(row: int, change: dict[int, str] | None = None):
+    def edit(rows):
+        copy = list(rows[row])
+        for column, value in (change or {}).items():
+            copy[column] = value
+        return rows[: row + 1] + [copy] + rows[row + 1:]
+    return edit
+
+
+def _repeat_column(column: int, name: str | None = None):
+    def edit(rows):
+        out = [row[: column + 1] + [row[column]] + row[column + 1:] for row in rows]
+        if name is not None:
+            out[0][column + 1] = name
+        return out
+    return edit
+
+
+def _rename_column(column: int, name: str):
+    def edit(rows):
+        rows[0][column] = name
+        return rows
+    return edit
+
+
+# name: (demo file, reader, edit, expected error regex)
+REFUSED = {
+    "count matrix: repeated gene column": (
+        "OmicsExpressionRNASeQCGeneCountProfile.csv", parsers.read_counts_matrix, _repeat_column(3),
+        r"duplicate gene column 'DG\d+ \(ENSG\d+\)'; expected unique column names"),
+    "count matrix: text in a count": (
+        "OmicsExpressionRNASeQCGeneCountProfile.csv", parsers.read_counts_matrix, _set(4, 2, "many"),
+        r"column 'DG\d+ \(ENSG\d+\)', ProfileID 'PR-\w+': non-numeric value 'many'; expected a number"),
+    "count matrix: negative count": (
+        "OmicsExpressionRNASeQCGeneCountProfile.csv", parsers.read_counts_matrix, _set(4, 2, "-3"),
+        r"column 'DG\d+', ProfileID 'PR-\w+': value below 0.0; expected values >= 0.0 \(found -3.0\)"),
+    "count matrix: missing ProfileID": (
+        "OmicsExpressionRNASeQCGeneCountProfile.csv", parsers.read_counts_matrix, _set(4, 0, ""),
+        r"column 'ProfileID' \(first column\), line 5: missing identifier"),
+    "dependency above 1": (
+        "CRISPRGeneDependency.csv", parsers.read_dependency, _set(3, 5, "1.5"),
+        r"column 'DG\d+', ModelID 'ACH-\d+': value above 1.0; expected values <= 1.0 \(found 1.5\)"),
+    "dependency below 0": (
+        "CRISPRGeneDependency.csv", parsers.read_dependency, _set(3, 5, "-0.2"),
+        r"value below 0.0; expected values >= 0.0 \(found -0.2\)"),
+    "dependency as text": (
+        "CRISPRGeneDependency.csv", parsers.read_dependency, _set(3, 5, "high"),
+        r"ModelID 'ACH-\d+': non-numeric value 'high'; expected a number"),
+    "IC50 as text": (
+        "creammist_ic50.csv", parsers.read_ic50, _set(2, 4, ">10"),
+        r"column '[^']+', drug 'DAPORINAD': non-numeric value '>10'; expected a number"),
+    "IC50 infinite": (
+        "creammist_ic50.csv", parsers.read_ic50, _set(2, 4, "inf"),
+        r"drug 'DAPORINAD': infinite value; expected a finite number"),
+    "IC50: repeated cell-line column": (
+        "creammist_ic50.csv", parsers.read_ic50, _repeat_column(2),
+        r"duplicate cell-line column '[^']+'"),
+    "IC50: first column not drug": (
+        "creammist_ic50.csv", parsers.read_ic50, _rename_column(0, "compound"),
+        r"first column is 'compound'; expected 'drug'"),
+    "Model.csv: repeated column": (
+        "Model.csv", parsers.read_models, _rename_column(8, "OncotreeLineage"),
+        r"duplicate column 'OncotreeLineage'; expected unique column names"),
+    "Model.csv: required column missing": (
+        "Model.csv", parsers.read_models, _rename_column(5, "Lineage"),
+        r"missing required column\(s\) 'OncotreeLineage'"),
+    "profiles: repeated ProfileID": (
+        "OmicsProfiles.csv", parsers.read_profiles, _repeat_row(2),
+        r"column 'ProfileID': 'PR-\w+' appears more than once; expected one row per ProfileID"),
+    "profiles: default flag not yes/no": (
+        "OmicsProfiles.csv", parsers.read_profiles, _set(2, 4, "maybe"),
+        r"column 'IsDefaultEntryForModel': value 'maybe'; expected 'Yes' or 'No'"),
+    "CREAMMIST cell line with two RRIDs": (
+        "creammist_cell_lines.csv", parsers.read_creammist_cell_lines, lambda rows: _repeat_row(
+            next(i for i, row in enumerate(rows) if i and row[1]), {1: "CVCL_0001"})(rows),
+        r"column 'cell_line_name': '[^']+' is listed with different RRIDs \['CVCL_0001', 'CVCL_\w+'\]"),
+    "CREAMMIST RRID malformed": (
+        "creammist_cell_lines.csv", parsers.read_creammist_cell_lines, _set(2, 1, "CVCL-12"),
+        r"column 'cellosaurus_index', cell line '[^']+': value 'CVCL-12'; expected a Cellosaurus RRID"),
+    "drug targets: missing drug name": (
+        "drug_targets.csv", parsers.read_drug_targets, _set(2, 0, ""),
+        r"column 'Drug', line 3: missing drug name"),
+    "synonyms: required column missing": (
+        "symbol_synonyms.csv", parsers.read_symbol_synonyms, _rename_column(1, "symbol"),
+        r"missing required column\(s\) 'official_symbol'"),
+    "GENCODE span not positive": (
+        "gencode_v19_gene_spans.csv", pdx.read_gene_spans, _set(3, 6, "0"),
+        r"column 'span_length' must hold positive numbers; found '0'"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_bad_values_ids_and_columns_are_refused(demo: SimpleNamespace, tmp_path: Path, case: str) -> None:
+    name, reader, edit, expected = REFUSED[case]
+    path = _edit_csv(demo.raw / name, tmp_path / f"bad_{name}", edit)
+    with pytest.raises(InputFormatError, match=re.escape(path.name) + ".*" + expected):
+        reader(path)
+
+
+# name: (demo file, reader, edit, reason in the drop report, item dropped (None: from the edit))
+DROPPED = {
+    "count matrix: repeated ProfileID": (
+        "OmicsExpressionRNASeQCGeneCountProfile.csv", parsers.read_counts_matrix, _repeat_row(3, {1: "999999"}),
+        "duplicate_ProfileID", 3),
+    "dependency: repeated ModelID": (
+        "CRISPRGeneDependency.csv", parsers.read_dependency, _repeat_row(3, {1: "0.999"}), "duplicate_ModelID", 3),
+    "IC50: a drug repeated in another case": (
+        "creammist_ic50.csv", parsers.read_ic50, _repeat_row(2, {0: "daporinad", 1: "9.5"}), "duplicate_drug", 2),
+    "Model.csv: repeated ModelID": (
+        "Model.csv", parsers.read_models, _repeat_row(4, {5: "Other lineage"}), "duplicate_ModelID", 4),
+    "drug targets: a drug on two rows": (
+        "drug_targets.csv", parsers.read_drug_targets, _repeat_row(2, {0: "daporinad", 1: "EGFR"}), "repeated_drug", 2),
+}
+
+
+@pytest.mark.parametrize("case", list(DROPPED))
+def test_repeated_ids_are_reported_and_leave_the_rest_unchanged(demo: SimpleNamespace, tmp_path: Path,
+                                                                 case: str) -> None:
+    name, reader, edit, reason, row = DROPPED[case]
+    source = demo.raw / name
+    path = _edit_csv(source, tmp_path / name, edit)
+    original, original_report = reader(source)
+    table, report = reader(path)
+    item = next(csv.reader(io.StringIO(source.read_text().splitlines()[row])))[0].upper()
+    dropped = report[report["reason"] == reason]
+    assert dropped["item"].str.upper().tolist() == [item] and (dropped["source"] == path.name).all()
+    if reason == "repeated_drug":  # nothing dropped: the targets are merged, and that is reported
+        extra = table.merge(original, how="left", indicator=True)
+        assert extra.loc[extra["_merge"] == "left_only", ["drug", "target"]].values.tolist() == [[item, "EGFR"]]
+    else:  # the first row is kept: the table is unchanged (the changed copy is not used)
+        assert_same(table, original)
+    pd.testing.assert_frame_equal(report[report["reason"] != reason].reset_index(drop=True),
+                                  original_report.assign(source=path.name).reset_index(drop=True))
+
+
+def test_a_profile_of_an_unknown_model_is_dropped_and_reported(demo: SimpleNamespace, tmp_path: Path) -> None:
+    """Inconsistent tables: a count-matrix profile whose ModelID is not in Model.csv, another not in the profiles."""
+    raw = demo.raw
+    profiles = pd.read_csv(raw / "OmicsProfiles.csv")
+    chosen = demo.cohort.id_mapping
+    chosen = chosen[chosen["method"] == "profile"].iloc[0]
+    profiles.loc[profiles["ProfileID"] == chosen["source_name"], "ModelID"] = "ACH-999999"
+    profiles.to_csv(tmp_path / "OmicsProfiles.csv", index=False)
+    counts = (raw / "OmicsExpressionRNASeQCGeneCountProfile.csv").read_text().splitlines()
+    counts.append("PR-NOTLISTED" + counts[1][counts[1].index(","):])
+    (tmp_path / "counts.csv").write_text("\n".join(counts) + "\n")
+    cohort = build_cohort(tmp_path / "counts.csv", tmp_path / "OmicsProfiles.csv", raw / "Model.csv",
+                          raw / "CRISPRGeneDependency.csv", raw / "creammist_ic50.csv", raw / "drug_targets.csv",
+                          raw / "creammist_cell_lines.csv", raw / "symbol_synonyms.csv")
+    dropped = cohort.dropped.set_index("item")["reason"]
+    assert dropped["ACH-999999"] == "model_not_in_model_table" and dropped["PR-NOTLISTED"] == "profile_without_model"
+    kept = cohort.counts.index
+    assert chosen["ModelID"] not in kept and len(kept) == len(demo.cohort.counts) - 1
+    pd.testing.assert_frame_equal(cohort.counts, demo.cohort.counts.loc[kept])
+
+
+# ============================================================================ prepared cohorts
+
+def _cell(frame: pd.DataFrame, row: int, column: int, value) -> pd.DataFrame:
+    frame = frame.astype(object) if isinstance(value, str) else frame.copy()
+    frame.iloc[row, column] = value
+    return frame
+
+
+PREPARED_REFUSED = {
+    # name: (which file, edit of that table, expected)
+    "expression as text": ("expression", lambda e: _cell(e, 3, 2, "n.d."),
+                           r"column 'DG\d+', sample 'ACH-\d+': non-numeric value 'n.d.'; expected a number \(gene\)"),
+    "expression missing value": ("expression", lambda e: _cell(e, 3, 2, np.nan),
+                                 r"sample 'ACH-\d+': missing value; expected a number in every cell"),
+    "expression infinite": ("expression", lambda e: _cell(e, 2, 2, np.inf), r"infinite value; expected a finite number"),
+    "expression repeated gene column": ("expression", lambda e: e.rename(columns={e.columns[2]: e.columns[1]}),
+                                        r"gene column\(s\) \['DG\d+'\] appear more than once in the header"),
+    "expression repeated sample": ("expression", lambda e: pd.concat([e, e.iloc[[4]]]),
+                                   r"duplicated sample ids in the first column, e.g. \['ACH-\d+'\]"),
+    "dependency above 1": ("outputs", lambda o: _cell(o, 5, 0, 1.7),
+                           r"column 'EGFR_dependency', sample 'ACH-\d+': value above 1; expected dependency in "
+                           r"\[0, 1\] \(found 1.7\)"),
+    "IC50 as text": ("outputs", lambda o: _cell(o, 5, 1, "resistant"),
+                     r"column 'ERLOTINIB_ic50', sample 'ACH-\d+': non-numeric value 'resistant'; expected a number "
+                     r"\(IC50\)"),
+    "suffix in the wrong case": ("outputs", lambda o: o.rename(columns={"EGFR_dependency": "EGFR_Dependency"}),
+                                 r"column 'EGFR_Dependency': the suffix must be exactly '_dependency' \(lower case\); "
+                                 r"prepared outputs columns are <TARGET>_dependency and <DRUG>_ic50.*rename it to "
+                                 r"'EGFR_dependency'"),
+    "IC50 suffix upper case": ("outputs", lambda o: o.rename(columns={"ERLOTINIB_ic50": "ERLOTINIB_IC50"}),
+                               r"column 'ERLOTINIB_IC50': the suffix must be exactly '_ic50'"),
+    "no output column": ("outputs", lambda o: o.rename(columns=lambda c: c.replace("_", "-")),
+                         r"expected columns named <TARGET>_dependency and <DRUG>_ic50"),
+    "outputs repeated sample": ("outputs", lambda o: pd.concat([o, o.iloc[[1]]]), r"duplicated sample ids"),
+}
+
+
+@pytest.mark.parametrize("case", list(PREPARED_REFUSED))
+def test_prepared_cohort_refuses_bad_tables(demo: SimpleNamespace, tmp_path: Path, case: str) -> None:
+    which, edit, expected = PREPARED_REFUSED[case]
+    tables = {"expression": demo.expression, "outputs": demo.outputs}
+    tables[which] = edit(tables[which])
+    for name, table in tables.items():
+        table.to_csv(tmp_path / f"{name}.csv")
+    with pytest.raises(InputFormatError, match=re.escape(f"{which}.csv") + ".*" + expected):
+        read_prepared(tmp_path / "expression.csv", tmp_path / "outputs.csv")
+
+
+def test_prepared_samples_without_lineage_are_reported(demo: SimpleNamespace, tmp_path: Path) -> None:
+    models = pd.read_csv(demo.raw / "Model.csv")
+    models = models[models["ModelID"] != demo.samples[0]]
+    models.to_csv(tmp_path / "Model.csv", index=False)
+    full = read_prepared(demo.files / "expression.csv", demo.files / "outputs.csv", demo.raw / "Model.csv")
+    table = read_prepared(demo.files / "expression.csv", demo.files / "outputs.csv", tmp_path / "Model.csv")
+    # the ids are ModelIDs here, so no sample matches a StrippedCellLineName: all are reported, none dropped
+    assert set(table["dropped"]["item"]) == set(full["samples"]["ModelID"])
+    assert (table["dropped"]["reason"] == "no_lineage").all()
+    for key in ("expression", "dependency", "response"):
+        assert_same(table[key], full[key])
+
+
+# ============================================================================ names and conventions
+
+@pytest.fixture(scope="module")
+def matrices(demo: SimpleNamespace) -> SimpleNamespace:
+    cohort = demo.cohort
+    return SimpleNamespace(expression=np.log2(cohort.counts + 1), dependency=cohort.dependency,
+                           response=cohort.response)
+
+
+NAMES = {
+    # name: (drug, target, extra drugs, expected)
+    "drug in lower case": ("erlotinib", "EGFR", "", r"pair EGFR_erlotinib: drug 'erlotinib' not found in the response "
+                           r"matrix; drug names are upper-case .*; nearest existing names: 'ERLOTINIB'"),
+    "drug misspelt": ("ERLOTINIBE", "EGFR", "", r"pair EGFR_ERLOTINIBE: drug 'ERLOTINIBE' not found .*nearest "
+                      r"existing names: 'ERLOTINIB'"),
+    "target in lower case": ("ERLOTINIB", "egfr", "", r"pair egfr_ERLOTINIB: target 'egfr' not found in the "
+                             r"dependency matrix; targets are gene symbols .*nearest existing names: 'EGFR'"),
+    "extra drug in mixed case": ("ERLOTINIB", "EGFR", "Gefitinib", r"pair EGFR_ERLOTINIB: extra drug 'Gefitinib' not "
+                                 r"found .*upper-case"
+                                 r".*nearest existing names: 'GEFITINIB'"),
+}
+
+
+@pytest.mark.parametrize("case", list(NAMES))
+def test_unknown_pair_names_say_the_convention_and_the_nearest_names(matrices: SimpleNamespace, tmp_path: Path,
+                                                                       case: str) -> None:
+    drug, target, extra, expected = NAMES[case]
+    table = tmp_path / "pairs.tsv"
+    table.write_text(f"drug\ttarget\textra_drugs\n{drug}\t{target}\t{extra}\n")
+    pairs = read_pairs_table(table)
+    with pytest.raises(InputFormatError, match="pairs.table: " + expected):
+        count_pairs(pairs, matrices.expression, matrices.dependency, matrices.response)
+    pair = dict(pairs.iloc[0], extra_drugs=[d for d in extra.split(",") if d])
+    with pytest.raises(InputFormatError, match=r"response.parquet: pair |dependency.parquet: pair "):
+        assemble_outputs(matrices.expression, matrices.dependency, matrices.response, pair,
+                         dict(dependency="dependency.parquet", response="response.parquet"))
+
+
+def test_a_prepared_drug_in_another_case_is_named_by_the_nearest_column(demo: SimpleNamespace, tmp_path: Path) -> None:
+    outputs = demo.outputs.rename(columns={"ERLOTINIB_ic50": "Erlotinib_ic50"})
+    outputs.to_csv(tmp_path / "outputs.csv")
+    tables = read_prepared(demo.files / "expression.csv", tmp_path / "outputs.csv")
+    pairs = read_pairs_table(demo.files / "pairs.tsv").iloc[:1]
+    with pytest.raises(InputFormatError, match=r"drug 'ERLOTINIB' not found .*<DRUG>_ic50 columns\).*nearest existing "
+                                               r"names: 'Erlotinib'"):
+        count_pairs(pairs, tables["expression"], tables["dependency"], tables["response"])
+
+
+# ============================================================================ splits
+
+@pytest.mark.parametrize("fraction, short, count", [(0.001, "test", 0), (0.01, "test", 1), (0.999, "train", 1)])
+def test_a_split_too_small_is_refused_at_the_split(fraction: float, short: str, count: int) -> None:
+    samples = [f"ACH-{i:06d}" for i in range(120)]
+    with pytest.raises(SplitTooSmallError, match=rf"pair EGFR_ERLOTINIB: the train/test split \(split.test_fraction = "
+                                                  rf"{fraction}\) leaves .* {count} {short} sample\(s\), needs >= 2.*"
+                                                  rf"Change split.test_fraction"):
+        split_samples(samples, fraction, seed=42, pair="EGFR_ERLOTINIB")
+    lineage = pd.Series(["Lung", "Skin", "CNS", "Bowel"] * 30, index=samples)
+    if short == "train":
+        with pytest.raises(SplitTooSmallError, match="lower split.test_fraction|too few"):
+            split_by_lineage(lineage, fraction, seed=1, pair="EGFR_ERLOTINIB")
+    split = split_samples(samples, 0.2, seed=42)  # the default: accepted
+    assert (split == "test").sum() == 24
+
+
+def _pair_inputs(demo: SimpleNamespace, root: Path, split: pd.Series) -> SimpleNamespace:
+    cohort = demo.cohort
+    root.mkdir(parents=True, exist_ok=True)
+    paths = SimpleNamespace(expression=root / "expression.parquet", dependency=root / "dependency.parquet",
+                            response=root / "response.parquet", split=root / "split.tsv", pairs=root / "pairs.tsv",
+                            genes=root / "genes.tsv")
+    write_parquet_matrix(np.log2(cohort.counts + 1), paths.expression)
+    write_parquet_matrix(cohort.dependency, paths.dependency)
+    write_parquet_matrix(cohort.response, paths.response)
+    split.rename_axis("sample").rename("split").reset_index().to_csv(paths.split, sep="\t", index=False)
+    pd.DataFrame({"name": ["EGFR_ERLOTINIB"], "target": ["EGFR"], "drug": ["ERLOTINIB"], "extra_drugs": ["GEFITINIB"],
+                  "control": [False]}).to_csv(paths.pairs, sep="\t", index=False)
+    pd.DataFrame({"gene": ["EGFR"]}).to_csv(paths.genes, sep="\t", index=False)
+    return paths
+
+
+def _complete(demo: SimpleNamespace) -> pd.Index:
+    cohort = demo.cohort
+    ok = cohort.dependency["EGFR"].notna() & cohort.response["ERLOTINIB"].reindex(cohort.dependency.index).notna()
+    return cohort.counts.index.intersection(ok.index[ok]).sort_values()
+
+
+SPLIT_CONFIG = {
+    # name: (params of the rule, test samples, expected)
+    "baselines need cv_folds training samples": (
+        dict(baselines={"cv_folds": 10}), None, 6,
+        r"output EGFR_dependency: \d train sample\(s\), needs >= 10 \(baselines.cv_folds = 10: the elastic net's "
+        r"10-fold cross-validation"),
+    "tuning cross-validation folds": (
+        dict(model={"kinds": ["joint"]}, tuning={"cv": {"enabled": True, "folds": 8}}), None, 6,
+        r"needs >= 8 \(tuning.cv.folds = 8"),
+    "an extra drug measured on one test sample": (
+        dict(model={"kinds": ["joint", "multi_drug"]}), "extra", None,
+        r"output GEFITINIB_ic50: 1 test sample\(s\), needs >= 2 \(test metrics"),
+}
+
+
+@pytest.mark.parametrize("case", list(SPLIT_CONFIG))
+def test_a_split_too_small_for_the_configuration_is_refused_naming_pair_counts_and_key(
+        demo: SimpleNamespace, tmp_path: Path, case: str) -> None:
+    params, which, n_train, expected = SPLIT_CONFIG[case]
+    samples = _complete(demo)
+    if which == "extra":  # GEFITINIB measured on a single test sample
+        gefitinib = demo.cohort.response["GEFITINIB"].reindex(samples).notna()
+        with_drug = samples[gefitinib.to_numpy()]
+        test = list(with_drug[:1]) + list(samples[~gefitinib.to_numpy()][:3])
+    else:
+        test = list(samples[n_train:])
+    split = pd.Series(np.where(samples.isin(test), "test", "train"), index=samples)
+    paths = _pair_inputs(demo, tmp_path / "pair", split)
+    smk = SimpleNamespace(input=paths, wildcards=SimpleNamespace(pair="EGFR_ERLOTINIB"), params=SimpleNamespace(**params))
+    with pytest.raises(SplitTooSmallError, match=r"pair EGFR_ERLOTINIB: the train/test split .* leaves \d+ train and "
+                                                  r"\d+ test samples .*" + expected):
+        rule_pair_inputs(smk)
+    # the same split passes what every run needs when the configuration asks for nothing more
+    if which is None:
+        pair, data, genes = rule_pair_inputs(SimpleNamespace(input=paths, wildcards=smk.wildcards,
+                                                             params=SimpleNamespace()))
+        assert len(data.train) == n_train and genes == ["EGFR"]
+
+
+def test_default_split_requirements_and_evaluation_floor(demo: SimpleNamespace, tmp_path: Path) -> None:
+    assert [r[:2] for r in split_requirements()] == [("train", 2), ("test", 2)]
+    assert [r[:2] for r in split_requirements(dict(baselines={"cv_folds": 5}))][-1] == ("train", 5)
+    samples = _complete(demo)
+    split = pd.Series(np.where(np.arange(len(samples)) < 1, "test", "train"), index=samples)  # one test sample
+    paths = _pair_inputs(demo, tmp_path / "pair", split)
+    pair = dict(name="EGFR_ERLOTINIB", target="EGFR", drug="ERLOTINIB", extra_drugs=[], control=False)
+    with pytest.raises(SplitTooSmallError, match=r"1 test sample\(s\), needs >= 2"):
+        load_pair(paths, pair, paths.split)  # what evaluate_pair reads: no zero-size metric crash later
+    check_split_sizes(pd.Series(["train", "train", "test", "test"]), "P")  # 2 and 2: enough
+
+
+def test_a_fixed_split_file_is_checked(demo: SimpleNamespace, tmp_path: Path) -> None:
+    samples = demo.samples
+    good = pd.DataFrame({"sample": samples, "split": np.where(np.arange(len(samples)) % 4 == 0, "test", "train")})
+    good.iloc[:-3].to_csv(tmp_path / "split.tsv", sep="\t", index=False)
+    split, dropped = read_fixed_split(tmp_path / "split.tsv", samples)
+    assert dropped["sample"].tolist() == sorted(samples[-3:]) and len(split) == len(samples) - 3  # reported drop
+    bad = {
+        "repeated.tsv": (pd.concat([good, good.iloc[[2]]]), r"sample\(s\) \['ACH-\d+'\] listed more than once"),
+        "labels.tsv": (good.assign(split=good["split"].str.capitalize()), r"column 'split' has values \['Test', "
+                                                                          r"'Train'\]; expected train or test"),
+        "one_test.tsv": (good.assign(split=["test"] + ["train"] * (len(good) - 1)),
+                         r"split \(split.file\) leaves .* 1 test sample\(s\), needs >= 2.*Change split.file"),
+    }
+    for name, (table, expected) in bad.items():
+        table.to_csv(tmp_path / name, sep="\t", index=False)
+        with pytest.raises((InputFormatError, SplitTooSmallError), match=expected):
+            read_fixed_split(tmp_path / name, samples)
+
+
+# ============================================================================ GMT, gene lists
+
+GMT = {
+    "a set without genes": ("SET A\t\tG1\tG2\nSET B\tdesc\t\t\n", r"line 2: gene set 'SET B' lists no gene"),
+    "a set name twice": ("SET A\t\tG1\tG2\nSET B\t\tG3\nSET A\t\tG4\n",
+                         r"line 3: gene set 'SET A' is already defined on line 1; expected each set name once"),
+    "a set without a name": ("SET A\t\tG1\n\tdesc\tG2\n", r"line 2: the gene set has no name"),
+    "no tabs": ("SET A G1 G2\n", r"line 1: expected name, description and genes separated by tabs"),
+    "only blank lines": ("\n\n", r"no gene set found"),
+}
+
+
+@pytest.mark.parametrize("case", list(GMT))
+def test_gmt_with_empty_or_repeated_sets_is_refused(tmp_path: Path, case: str) -> None:
+    text, expected = GMT[case]
+    path = tmp_path / "library.gmt"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputFormatError, match="library.gmt: " + expected):
+        read_gmt(path)
+
+
+def test_gmt_repeated_genes_and_weights_are_merged_and_a_universe_of_comments_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "library.gmt"
+    path.write_text("SET A\t\tG2\tG1,1.0\tG2\r\n", encoding="utf-8")
+    assert read_gmt(path) == {"SET A": ["G1", "G2"]}
+    universe = tmp_path / "universe.txt"
+    universe.write_text("# genes\n\n", encoding="utf-8")
+    with pytest.raises(InputFormatError, match="universe.txt: no gene symbol listed"):
+        read_gene_universe(universe)
+
+
+# ============================================================================ PDX
+
+def test_pdx_sheets_as_csv_and_workbook_refuse_bad_values_and_repeated_models(demo: SimpleNamespace,
+                                                                               tmp_path: Path) -> None:
+    files = demo.files
+    fpkm = pd.read_csv(files / "pdx_fpkm.csv")
+    model = fpkm.columns[1]
+    cases = {
+        "negative.csv": (fpkm.assign(**{model: -fpkm[model]}), rf"FPKM column '{model}' has negative values"),
+        "text.csv": (fpkm.astype(object).assign(**{model: ["low"] + fpkm[model].tolist()[1:]}),
+                     rf"FPKM column '{model}' must be numeric; found 'low' in data row 1"),
+    }
+    for name, (table, expected) in cases.items():
+        table.to_csv(tmp_path / name, index=False)
+        with pytest.raises(InputFormatError, match=name + ".*" + expected):
+            pdx.read_pdx_csvs(tmp_path / name, files / "pdx_raw.csv", files / "pdx_metrics.csv")
+    repeated = fpkm.columns.tolist()
+    repeated[2] = model
+    header = ",".join(repeated)
+    body = (files / "pdx_fpkm.csv").read_text().split("\n", 1)[1]
+    (tmp_path / "repeated.csv").write_text(header + "\n" + body)
+    with pytest.raises(InputFormatError, match=rf"repeated.csv: column\(s\) \['{model}'\] appear more than once"):
+        pdx.read_pdx_csvs(tmp_path / "repeated.csv", files / "pdx_raw.csv", files / "pdx_metrics.csv")
+    with pd.ExcelFile(demo.raw / "nm.3954-S2.xlsx") as book:
+        sheets = {name: book.parse(name) for name in book.sheet_names}
+    sheets["RNAseq_fpkm"].columns = repeated
+    with pd.ExcelWriter(tmp_path / "repeated.xlsx") as writer:
+        for name, table in sheets.items():
+            table.to_excel(writer, sheet_name=name, index=False)
+    with pytest.raises(InputFormatError, match=rf"repeated.xlsx \(sheet 'RNAseq_fpkm'\): column\(s\) \['{model}'\] "
+                                               "appear more than once"):
+        pdx.read_pdx_workbook(tmp_path / "repeated.xlsx")
+    (tmp_path / "cut.xlsx").write_bytes((demo.raw / "nm.3954-S2.xlsx").read_bytes()[:5000])
+    with pytest.raises(InputFormatError, match="cut.xlsx: not a readable xlsx workbook"):
+        pdx.read_pdx_workbook(tmp_path / "cut.xlsx")
+
+
+# ============================================================================ Tahoe plates
+
+def _plate(demo: SimpleNamespace, plate: str, tmp_path: Path, without_dmso: bool = False) -> Path:
+    import anndata as ad
+
+    path = demo.raw / PLATE.format(plate)
+    if not without_dmso:
+        return path
+    adata = ad.read_h5ad(path)
+    adata = adata[~adata.obs["drugname_drugconc"].astype(str).str.contains("DMSO")].copy()
+    target = tmp_path / f"{plate}_no_dmso.h5ad"
+    adata.write_h5ad(target)
+    return target
+
+
+def _pseudobulk(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    plates = []
+    for path in paths:
+        result = tahoe.aggregate_plate(path, drugs=["Erlotinib", "DMSO_TF"])
+        plates.append((pd.DataFrame(result.counts, index=pd.Index(result.samples["sample"], name="sample"),
+                                    columns=result.genes), result.samples))
+    counts, samples, _, _ = tahoe.combine_plates(plates)
+    return counts, samples
+
+
+def test_tahoe_plate_without_dmso_is_reported_and_other_plates_unchanged(demo: SimpleNamespace, tmp_path: Path) -> None:
+    full_counts, full_samples = _pseudobulk([_plate(demo, "plate7", tmp_path), _plate(demo, "plate9", tmp_path)])
+    counts, samples = _pseudobulk([_plate(demo, "plate7", tmp_path, without_dmso=True), _plate(demo, "plate9", tmp_path)])
+    strengths = []
+    for c, s in ((full_counts, full_samples), (counts, samples)):
+        dmso, treated = tahoe.split_voom(c, s, "DMSO_TF")
+        strengths.append(vtahoe.response_strength(dmso, treated, s, "DMSO_TF"))
+    (full, full_unmatched), (strength, unmatched) = strengths
+    assert full_unmatched.empty
+    plate7_treated = samples[(samples["plate"] == "plate7") & (samples["drug"] != "DMSO_TF")]["sample"]
+    assert sorted(unmatched["sample"]) == sorted(plate7_treated) and len(unmatched) > 0
+    assert unmatched["reason"].str.contains("no DMSO_TF profile of this line on plate7").all()
+    pd.testing.assert_frame_equal(strength.reset_index(drop=True),
+                                  full[full["plate"] == "plate9"].reset_index(drop=True))
+    with pytest.raises(ValueError, match=r"validation.tahoe.baseline_plate: no DMSO_TF sample on plate7 \(plates with "
+                                         r"DMSO_TF: plate9\)"):
+        vtahoe.baseline_profiles(*tahoe.split_voom(counts, samples, "DMSO_TF")[:1], samples, 7, "DMSO_TF")
+    only_treated, treated_samples = _pseudobulk([_plate(demo, "plate7", tmp_path, without_dmso=True)])
+    with pytest.raises(ValueError, match=r"voom needs at least 2 control \(DMSO_TF\) and 2 treated samples; got 0"):
+        tahoe.split_voom(only_treated, treated_samples, "DMSO_TF")
+
+
+@pytest.mark.parametrize("variant", ["cut", "gzip", "empty"])
+def test_a_broken_tahoe_plate_names_the_file(demo: SimpleNamespace, tmp_path: Path, variant: str) -> None:
+    data = _plate(demo, "plate9", tmp_path).read_bytes()
+    broken = {"cut": data[: len(data) // 2], "gzip": gzip.compress(data), "empty": b""}[variant]
+    path = tmp_path / "plate.h5ad"
+    path.write_bytes(broken)
+    expected = r"plate.h5ad: not a readable h5ad \(HDF5\) file, truncated or corrupt"
+    with pytest.raises(InputFormatError, match=expected + (".*gzip-compressed: decompress it" if variant == "gzip" else "")):
+        tahoe.aggregate_plate(path, drugs=["Erlotinib", "DMSO_TF"])
+
+
+# ============================================================================ scored cohorts
+
+def _model(genes: list[str], seed: int = 3) -> ForgeModel:
+    rng = np.random.default_rng(seed)
+    p = len(genes)
+    return ForgeModel(genes=genes, gene_mean=rng.normal(8, 1, p), gene_sd=rng.uniform(0.5, 2, p),
+                      targets=["EGFR_dependency", "ERLOTINIB_ic50"], target_mean=np.array([0.3, 2.0]),
+                      W=rng.normal(0, 0.3, (p, 3)), heads=rng.normal(0, 1, (3, 2)), metadata={"seed": seed})
+
+
+def test_a_validation_cohort_missing_model_genes_reports_them(demo: SimpleNamespace) -> None:
+    genes = list(demo.expression.columns[:12])
+    model = _model(genes)
+    ridge = LinearBaseline(genes, model.gene_mean, model.gene_sd, model.targets, np.ones((12, 2)) * 0.01, np.zeros(2))
+    scorer = PairScorer(model, (0.1, 1.0), ridge)
+    lacking = demo.expression.drop(columns=genes[:3])
+    table, missing = scorer.score(lacking, max_missing_fraction=0.5)
+    assert missing["gene"].tolist() == genes[:3]  # the reported drop
+    filled = demo.expression.copy()
+    filled[genes[:3]] = model.gene_mean[:3]  # missing genes count at their training mean (z = 0)
+    expected, _ = scorer.score(filled)
+    pd.testing.assert_frame_equal(table, expected)
+    with pytest.raises(InputFormatError, match=r"7 of the model's 12 genes are missing from the expression \(more than "
+                                               r"50%\)"):
+        scorer.score(demo.expression.drop(columns=genes[:7]), max_missing_fraction=0.5)
+
+
+def run_score_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "scripts/forge_score.py"), *args], capture_output=True, text=True)
+
+
+def test_score_cli_reads_a_bom_crlf_gzip_file_like_the_plain_one_and_refuses_broken_ones(demo: SimpleNamespace,
+                                                                                         tmp_path: Path) -> None:
+    genes = list(demo.expression.columns[:12])
+    _model(genes).save(tmp_path / "model")
+    plain = demo.files / "expression.csv"
+    variant = tmp_path / "cohort.csv.gz"
+    variant.write_bytes(gzip.compress(UTF8_BOM + plain.read_bytes().replace(b"\n", b"\r\n")))
+    outputs = {}
+    for name, path in (("plain", plain), ("variant", variant)):
+        result = run_score_cli("--model", str(tmp_path / "model"), "--expression", str(path),
+                               "--out", str(tmp_path / f"{name}.tsv"))
+        assert result.returncode == 0, result.stderr
+        outputs[name] = pd.read_csv(tmp_path / f"{name}.tsv", sep="\t")
+    pd.testing.assert_frame_equal(outputs["plain"], outputs["variant"])
+    assert outputs["plain"]["sample"].tolist() == [str(s) for s in demo.expression.index]
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(plain.read_bytes()[:-25])
+    result = run_score_cli("--model", str(tmp_path / "model"), "--expression", str(cut), "--out", str(tmp_path / "o.tsv"))
+    assert result.returncode == 2 and "cut.csv: the last line does not end with a newline" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "o.tsv").exists()
+
+
+@pytest.mark.parametrize("variant", ["cut", "empty", "text"])
+def test_a_broken_parquet_matrix_names_the_file(tmp_path: Path, variant: str) -> None:
+    from forge.io import read_parquet_matrix
+
+    good = tmp_path / "good.parquet"
+    write_parquet_matrix(pd.DataFrame({"G1": [1.0, 2.0]}, index=pd.Index(["S1", "S2"], name="sample")), good)
+    data = good.read_bytes()
+    path = tmp_path / "matrix.parquet"
+    path.write_bytes({"cut": data[: len(data) // 2], "empty": b"", "text": b"sample,G1\nS1,1\n"}[variant])
+    with pytest.raises(InputFormatError, match=r"matrix.parquet: not a readable Parquet matrix, truncated or corrupt"):
+        read_parquet_matrix(path)
+    assert read_parquet_matrix(good)["G1"].tolist() == [1.0, 2.0]

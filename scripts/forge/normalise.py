@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from pylimma import voom
 
+from forge.io import InputFormatError, read_text_lines
+
 __all__ = [
     "filter_genes",
     "filter_low_expression",
@@ -208,9 +210,15 @@ def zscore(values: pd.DataFrame, reference_mean: pd.Series, reference_sd: pd.Ser
 
 
 def read_gene_universe(path: str | Path) -> list[str]:
-    """Read one gene symbol per line (blank lines and ``#`` comments ignored)."""
-    lines = Path(path).read_text(encoding="utf-8").splitlines()
-    return [s.strip() for s in lines if s.strip() and not s.startswith("#")]
+    """Read one gene symbol per line (blank lines and ``#`` comments ignored).
+
+    Read under the text input policy (:func:`forge.io.read_text_lines`); a file listing no gene
+    is refused (it would remove every gene).
+    """
+    genes = [s.strip() for s in read_text_lines(path) if s.strip() and not s.strip().startswith("#")]
+    if not genes:
+        raise InputFormatError(f"{path}: no gene symbol listed; expected one symbol per line")
+    return genes
 
 
 def voom_with_filters(

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from forge.io import InputFormatError, utf8_error
+from forge.io import InputFormatError, read_text_lines
 
 log = logging.getLogger(__name__)
 
@@ -30,21 +30,34 @@ ENRICHMENT_COLUMNS = ["list", "library", "term", "overlap", "set_size", "list_si
 
 
 def read_gmt(path: str | Path) -> dict[str, list[str]]:
-    """Gene sets of a GMT file (Enrichr text format: name, description, genes; tab-separated)."""
+    """Gene sets of a GMT file (Enrichr text format: name, description, genes; tab-separated).
+
+    Read under the text input policy (:func:`forge.io.read_text_lines`: UTF-8 with an optional
+    byte-order mark, LF or CRLF, ``.gz`` decompressed, a cut last line refused). A set without a
+    name, a set listing no gene and a set name given twice are refused naming the line: a
+    repeated name would otherwise silently replace the first set.
+    """
     sets: dict[str, list[str]] = {}
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise utf8_error(path, err) from err
-    for number, line in enumerate(text.splitlines(), start=1):
+    first_line: dict[str, int] = {}
+    for number, line in enumerate(read_text_lines(path), start=1):
         if not line.strip():
             continue
-        fields = line.rstrip("\n").split("\t")
+        fields = line.split("\t")
         if len(fields) < 3:
             raise InputFormatError(f"{path}: line {number}: expected name, description and genes separated by tabs")
+        name = fields[0].strip()
+        if not name:
+            raise InputFormatError(f"{path}: line {number}: the gene set has no name (first field empty)")
         genes = [g.strip() for g in fields[2:] if g.strip()]
+        if not genes:
+            raise InputFormatError(f"{path}: line {number}: gene set {name!r} lists no gene; expected at least one "
+                                   "gene symbol after the description")
+        if name in sets:
+            raise InputFormatError(f"{path}: line {number}: gene set {name!r} is already defined on line "
+                                   f"{first_line[name]}; expected each set name once")
         # Enrichr exports may carry weights as "GENE,1.0"
-        sets[fields[0]] = sorted({g.split(",")[0] for g in genes})
+        sets[name] = sorted({g.split(",")[0] for g in genes})
+        first_line[name] = number
     if not sets:
         raise InputFormatError(f"{path}: no gene set found")
     return sets

@@ -35,7 +35,8 @@ import pandas as pd
 
 from forge.sources import harmonise
 from forge import normalise as normalize
-from forge.io import InputFormatError, atomic_write, require_columns, write_parquet_matrix, write_tsv
+from forge.io import (InputFormatError, atomic_write, read_text_csv, require_columns, write_parquet_matrix,
+                      write_tsv)
 from forge.sources import parsers
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,8 @@ def _validate_sheet(frame: pd.DataFrame, key: str, where: str) -> pd.DataFrame:
     frame = frame.copy()
     frame.columns = [str(c).strip() for c in frame.columns]
     require_columns(frame, REQUIRED_COLUMNS[key], where)
+    if frame.empty:
+        raise InputFormatError(f"{where}: the sheet has a header but no data rows")
     for column in NUMERIC_COLUMNS.get(key, []):
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = values.isna() & frame[column].notna() & (frame[column].astype(str).str.strip() != "")
@@ -201,6 +204,12 @@ def read_pdx_workbook(path: PathLike) -> PdxTables:
                 f"found sheets: {', '.join(repr(s) for s in book.sheet_names)}"
             )
         sources = {key: f"{path} (sheet {name!r})" for key, name in SHEETS.items()}
+        for key in SHEETS:  # pandas would rename a repeated column ("X-1", "X-1.1") and keep both
+            header = [str(c).strip() for c in book.parse(actual[key], header=None, nrows=1).iloc[0].tolist()]
+            repeated = sorted({c for c in header if header.count(c) > 1})
+            if repeated:
+                raise InputFormatError(f"{sources[key]}: column(s) {repeated[:5]} appear more than once in the header; "
+                                       "expected unique column names")
         frames = {key: _validate_sheet(book.parse(actual[key]), key, sources[key]) for key in SHEETS}
     return PdxTables(frames["fpkm"], frames["raw"], frames["metrics"], sources)
 
@@ -223,12 +232,8 @@ def read_pdx_csvs(fpkm: PathLike, raw: PathLike, metrics: PathLike) -> PdxTables
     sources = {key: f"{p} (sheet {SHEETS[key]!r} as CSV)" for key, p in paths.items()}
     frames = {}
     for key, p in paths.items():
-        try:
-            frame = pd.read_csv(p, dtype={"Sample": object, "Model": object})
-        except FileNotFoundError:
-            raise
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, EOFError, OSError) as err:
-            raise InputFormatError(f"{sources[key]}: not a readable CSV ({err})") from err
+        # the text input policy: compression, truncation, repeated columns, ragged rows, UTF-8
+        frame = read_text_csv(p, dtype={"Sample": object, "Model": object})
         frames[key] = _validate_sheet(frame, key, sources[key])
     return PdxTables(frames["fpkm"], frames["raw"], frames["metrics"], sources)
 
@@ -247,15 +252,17 @@ def read_gene_spans(path: PathLike) -> pd.DataFrame:
         Columns ``gene_name``, ``gene_type`` (empty string when absent), ``span_length``
         (float); one row per locus (names may repeat).
     """
-    frame = pd.read_csv(path, dtype={"gene_name": object, "gene_type": object})
+    frame = read_text_csv(path, dtype={"gene_name": object, "gene_type": object})
     require_columns(frame, ["gene_name", "span_length"], path)
+    if frame.empty:
+        raise InputFormatError(f"{path}: the gene-span table has a header but no rows; expected one row per locus")
     lengths = pd.to_numeric(frame["span_length"], errors="coerce")
     bad = lengths.isna() | (lengths <= 0)
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise InputFormatError(
             f"{path}: column 'span_length' must hold positive numbers; found "
-            f"{frame['span_length'].iloc[row]!r} in data row {row + 1}"
+            f"{str(frame['span_length'].iloc[row])!r} in data row {row + 1}"
         )
     gene_type = frame["gene_type"].fillna("") if "gene_type" in frame.columns else ""
     out = pd.DataFrame(

@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from forge.io import InputFormatError, matrix_columns, read_parquet_matrix, write_parquet_matrix, write_tsv
+from forge.io import (InputFormatError, compression_of, matrix_columns, read_parquet_matrix, write_parquet_matrix,
+                      write_tsv)
 from forge.sources.parsers import read_symbol_synonyms
 
 __all__ = [
@@ -395,16 +396,23 @@ def aggregate_plate(
     started = time.perf_counter()
     # A 64 MiB chunk cache: when only scattered rows are read from a chunked (possibly
     # compressed) file, each HDF5 chunk is then decompressed once, not once per row run.
-    with h5py.File(path, "r", rdcc_nbytes=_CHUNK_CACHE_BYTES, rdcc_nslots=_CHUNK_CACHE_SLOTS) as h5:
-        if "obs" not in h5:
-            raise InputFormatError(f"{path}: no 'obs' group; not an h5ad file?")
-        data, indices, indptr, (n_cells, n_genes) = _csr_datasets(h5, path)
-        genes = read_var_names(h5, path)
-        if len(genes) != n_genes:
-            raise InputFormatError(f"{path}: var has {len(genes)} genes but X has {n_genes} columns")
-        cell_group, samples, qc_table = _cell_groups(h5["obs"], path, n_cells, drugs, pass_filter, qc)
-        accumulator, stats = _stream_counts(data, indices, indptr, cell_group, len(samples), n_genes,
-                                            chunk_rows, path)
+    try:
+        with h5py.File(path, "r", rdcc_nbytes=_CHUNK_CACHE_BYTES, rdcc_nslots=_CHUNK_CACHE_SLOTS) as h5:
+            if "obs" not in h5:
+                raise InputFormatError(f"{path}: no 'obs' group; not an h5ad file?")
+            data, indices, indptr, (n_cells, n_genes) = _csr_datasets(h5, path)
+            genes = read_var_names(h5, path)
+            if len(genes) != n_genes:
+                raise InputFormatError(f"{path}: var has {len(genes)} genes but X has {n_genes} columns")
+            cell_group, samples, qc_table = _cell_groups(h5["obs"], path, n_cells, drugs, pass_filter, qc)
+            accumulator, stats = _stream_counts(data, indices, indptr, cell_group, len(samples), n_genes,
+                                                chunk_rows, path)
+    except FileNotFoundError:
+        raise
+    except OSError as err:  # h5py: not HDF5, truncated download, unreadable chunk
+        kind = compression_of(path) if Path(path).is_file() else None
+        hint = f"; the file is {kind}-compressed: decompress it" if kind else ""
+        raise InputFormatError(f"{path}: not a readable h5ad (HDF5) file, truncated or corrupt ({err}){hint}") from err
     if not np.all(np.isfinite(accumulator)) or not np.array_equal(accumulator, np.round(accumulator)):
         raise InputFormatError(f"{path}: X does not hold non-negative integer raw counts")
     stats["seconds"] = time.perf_counter() - started

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 import forge_core
-from forge.io import InputFormatError, atomic_write
+from forge.io import InputFormatError, atomic_write, read_text_csv, read_text_lines
 from forge.normalise import fit_scaling
 
 MODEL_FORMAT_VERSION = 1
@@ -34,12 +34,107 @@ MISSING_GENE_RULE = (
 # ---------------------------------------------------------------------------
 # Split and gene selection
 # ---------------------------------------------------------------------------
-def split_samples(samples: Sequence[str], test_fraction: float, seed: int) -> pd.Series:
+#: Fewest samples on each side that every run needs, whatever the configuration: training
+#: scaling (a standard deviation), gene selection (Spearman) and output centring on the train
+#: side; test metrics (Pearson, Spearman, C-index) on the test side.
+MIN_TRAIN_SAMPLES = 2
+MIN_TEST_SAMPLES = 2
+
+
+class SplitTooSmallError(ValueError):
+    """A pair's train or test side is too small for what the configuration runs."""
+
+
+def min_cv_samples(n_folds: int) -> int:
+    """Fewest samples for ``n_folds``-fold cross-validation: every fold has a validation sample and
+    every fit part (the other folds) at least 2 samples (a variance to scale by)."""
+    n = max(int(n_folds), MIN_TRAIN_SAMPLES)
+    while n - math.ceil(n / n_folds) < 2:
+        n += 1
+    return n
+
+
+def split_requirements(params: Any = None) -> list[tuple[str, int, str]]:
+    """``(side, minimum, reason)`` for what a configuration runs on a pair's split.
+
+    ``params`` holds any of the config sections ``baselines`` (``cv_folds``) and ``tuning``
+    (``cv.enabled``, ``cv.folds``) as attributes or keys; without them only the needs of every
+    run (:data:`MIN_TRAIN_SAMPLES`, :data:`MIN_TEST_SAMPLES`) are returned.
+    """
+    def section(name: str) -> Any:
+        if params is None:
+            return None
+        return params.get(name) if isinstance(params, dict) else getattr(params, name, None)
+
+    requirements = [
+        ("train", MIN_TRAIN_SAMPLES, "training scaling, gene selection and output centring need 2 training samples"),
+        ("test", MIN_TEST_SAMPLES, "test metrics (Pearson, Spearman, C-index) need 2 test samples"),
+    ]
+    baselines = section("baselines")
+    if baselines and "cv_folds" in baselines:
+        k = int(baselines["cv_folds"])
+        requirements.append(("train", min_cv_samples(k), f"baselines.cv_folds = {k}: the elastic net's {k}-fold "
+                             f"cross-validation needs {min_cv_samples(k)} training samples (lower baselines.cv_folds)"))
+    tuning = section("tuning")
+    cv = (tuning or {}).get("cv") or {}
+    if cv.get("enabled"):
+        k = int(cv["folds"])
+        requirements.append(("train", min_cv_samples(k), f"tuning.cv.folds = {k}: {k}-fold cross-validation needs "
+                             f"{min_cv_samples(k)} training samples (lower tuning.cv.folds)"))
+    return requirements
+
+
+def check_split_sizes(split: pd.Series, pair: str | None = None, outputs: pd.DataFrame | None = None,
+                      requirements: Sequence[tuple[str, int, str]] | None = None,
+                      key: str = "split.test_fraction", value: Any = None) -> None:
+    """Refuse a split whose train or test side is too small for what will be run on it.
+
+    Counts are taken per output column of ``outputs`` (a sample counts for an output it has;
+    an extra drug of the multi-drug model may be measured on fewer samples), or over the whole
+    split without ``outputs``. The error names the pair, every output and side that is short
+    with its count, what needs more samples, and the configuration key to change (``key``,
+    shown with ``value`` when given).
+
+    Raises
+    ------
+    SplitTooSmallError
+    """
+    requirements = list(requirements) if requirements is not None else split_requirements()
+    labels = split.astype(str)
+    columns = list(outputs.columns) if outputs is not None else [None]
+    problems, short = [], set()
+    for column in columns:
+        has = (outputs[column].reindex(labels.index).notna() if column is not None
+               else pd.Series(True, index=labels.index))
+        counts = {side: int(((labels == side) & has).sum()) for side in ("train", "test")}
+        for side, minimum, reason in requirements:
+            if counts[side] < minimum:
+                where = f"output {column}: " if column is not None else ""
+                problems.append(f"{where}{counts[side]} {side} sample(s), needs >= {minimum} ({reason})")
+                short.add(side)
+    if problems:
+        n_train, n_test = int((labels == "train").sum()), int((labels == "test").sum())
+        name = f"pair {pair}: " if pair else ""
+        setting = key if value is None else f"{key} = {value}"
+        if key.startswith("split.test_fraction"):
+            change = " and ".join(["lower it for more training samples"] * ("train" in short)
+                                  + ["raise it for more test samples"] * ("test" in short))
+        else:
+            change = "label more samples " + " and ".join(sorted(short))
+        raise SplitTooSmallError(
+            f"{name}the train/test split ({setting}) leaves {n_train} train and {n_test} test samples of "
+            f"{len(labels)}, too few for what the configuration runs: " + "; ".join(dict.fromkeys(problems))
+            + f". Change {key} ({change})"
+        )
+
+
+def split_samples(samples: Sequence[str], test_fraction: float, seed: int, pair: str | None = None) -> pd.Series:
     """Seeded cell-line split, as in the published code.
 
     The samples are sorted, shuffled with ``default_rng(SeedSequence(seed))`` and
     the first ``floor(test_fraction * n)`` positions form the test set. Sorting
-    first makes the split independent of the input order.
+    first makes the split independent of the input order. A side with fewer samples
+    than every run needs is refused (:func:`check_split_sizes`, naming ``pair`` if given).
 
     Returns
     -------
@@ -52,10 +147,12 @@ def split_samples(samples: Sequence[str], test_fraction: float, seed: int) -> pd
     rng.shuffle(ordered)
     n_test = math.floor(test_fraction * len(ordered))
     labels = np.where(np.arange(len(ordered)) < n_test, "test", "train")
-    return pd.Series(labels, index=pd.Index(ordered, name="sample"), name="split").sort_index()
+    split = pd.Series(labels, index=pd.Index(ordered, name="sample"), name="split").sort_index()
+    check_split_sizes(split, pair, value=test_fraction)  # e.g. test_fraction 0.001: no test sample; 0.999: one training sample
+    return split
 
 
-def split_by_lineage(lineage: pd.Series, test_fraction: float, seed: int) -> pd.Series:
+def split_by_lineage(lineage: pd.Series, test_fraction: float, seed: int, pair: str | None = None) -> pd.Series:
     """Lineage-blind split: whole lineages are held out.
 
     Lineages (missing ones form one group) are sorted, shuffled with
@@ -80,7 +177,8 @@ def split_by_lineage(lineage: pd.Series, test_fraction: float, seed: int) -> pd.
     labels = np.where(groups.isin(test_lineages), "test", "train")
     split = pd.Series(labels, index=pd.Index(lineage.index, name="sample"), name="split").sort_index()
     if (split == "train").sum() == 0:
-        raise ValueError("lineage-blind split left no training samples; lower split.test_fraction")
+        raise SplitTooSmallError("lineage-blind split left no training samples; lower split.test_fraction")
+    check_split_sizes(split, pair, value=f"{test_fraction} (scheme lineage)")
     return split
 
 
@@ -417,18 +515,35 @@ def evaluate_model(model: ForgeModel, data: PairData) -> pd.DataFrame:
 
 
 def read_fixed_split(path: str, samples: pd.Index) -> tuple[pd.Series, pd.DataFrame]:
-    """A given split restricted to the pair's samples; samples it lacks are reported."""
-    table = pd.read_csv(path, sep=None, engine="python", dtype=str)
+    """A given split restricted to the pair's samples; samples it lacks are reported.
+
+    The file is tab- or comma-separated (tab when its header holds a tab) and read under the
+    text input policy (:func:`forge.io.read_text_csv`). A sample listed twice, a missing
+    sample id or split value, and a file without rows are refused naming the file.
+    """
+    lines = read_text_lines(path)
+    header = next((line for line in lines if line.strip()), "")
+    table = read_text_csv(path, sep="\t" if "\t" in header else ",", dtype=str)
+    if table.empty:
+        raise InputFormatError(f"{path}: the split table has a header but no rows; expected sample ids and train/test")
     if "sample" not in table.columns:  # e.g. the authors' table keyed by StrippedCellLineName
         table = table.rename(columns={table.columns[0]: "sample"})
     if "split" not in table.columns:
         raise InputFormatError(f"{path}: missing column 'split'; expected sample ids and a split column")
-    bad = sorted(set(table["split"]) - {"train", "test"})
+    bad = sorted(map(str, set(table["split"]) - {"train", "test"}))
     if bad:
         raise InputFormatError(f"{path}: column 'split' has values {bad}; expected train or test")
+    if table["sample"].isna().any():
+        row = int(np.flatnonzero(table["sample"].isna().to_numpy())[0]) + 2
+        raise InputFormatError(f"{path}: line {row}: missing sample id")
+    repeated = table["sample"][table["sample"].duplicated()]
+    if len(repeated):
+        raise InputFormatError(f"{path}: sample(s) {sorted(set(repeated))[:5]} listed more than once; "
+                               "expected one split label per sample")
     split = table.set_index("sample")["split"]
     not_in_split = samples.difference(split.index)
     dropped = pd.DataFrame({"sample": not_in_split, "reason": "not in the fixed split file"})
     split = split.reindex(samples.intersection(split.index)).sort_index()
     split.index.name = "sample"
+    check_split_sizes(split, key="split.file")
     return split, dropped

@@ -6,9 +6,9 @@ from typing import Any
 
 import pandas as pd
 
-from forge.modelling.model import PairData
-from forge.io import InputFormatError, read_parquet_matrix
-from forge.modelling.pairs import pair_record
+from forge.modelling.model import PairData, check_split_sizes, split_requirements
+from forge.io import InputFormatError, not_found_message, read_parquet_matrix, write_parquet_matrix
+from forge.modelling.pairs import DRUG_CONVENTION, TARGET_CONVENTION, pair_record
 
 
 def output_columns(pair: dict[str, Any], multi_drug: bool = False) -> list[str]:
@@ -34,15 +34,11 @@ def assemble_outputs(
     sources = sources or {}
     target, drug = pair["target"], pair["drug"]
     if target not in dependency.columns:
-        raise InputFormatError(
-            f"{sources.get('dependency', 'dependency matrix')}: target gene column '{target}' "
-            f"of pair {pair['name']} not found"
-        )
+        raise InputFormatError(f"{sources.get('dependency', 'dependency matrix')}: pair {pair['name']}: " + not_found_message(
+            "target gene column", target, dependency.columns, TARGET_CONVENTION))
     if drug not in response.columns:
-        raise InputFormatError(
-            f"{sources.get('response', 'response matrix')}: drug column '{drug}' "
-            f"of pair {pair['name']} not found"
-        )
+        raise InputFormatError(f"{sources.get('response', 'response matrix')}: pair {pair['name']}: " + not_found_message(
+            "drug column", drug, response.columns, DRUG_CONVENTION))
     samples = expression.index.union(dependency.index).union(response.index)
     has = pd.DataFrame(
         {
@@ -60,10 +56,8 @@ def assemble_outputs(
     # extra drugs of the multi-drug model: kept where measured (NaN elsewhere)
     for extra, column in zip(pair.get("extra_drugs", []), columns[2:]):
         if extra not in response.columns:
-            raise InputFormatError(
-                f"{sources.get('response', 'response matrix')}: extra drug column '{extra}' "
-                f"of pair {pair['name']} not found"
-            )
+            raise InputFormatError(f"{sources.get('response', 'response matrix')}: pair {pair['name']}: " + not_found_message(
+                "extra drug column", extra, response.columns, DRUG_CONVENTION))
         outputs[column] = response[extra].reindex(complete)
     outputs = outputs.sort_index()
     outputs.index.name = "sample"
@@ -81,20 +75,30 @@ def assemble_outputs(
 
 
 def load_pair(
-    inputs: Any, pair: dict[str, Any], split_path: str | None = None, expression: pd.DataFrame | None = None
+    inputs: Any, pair: dict[str, Any], split_path: str | None = None, expression: pd.DataFrame | None = None,
+    requirements: list[tuple[str, int, str]] | None = None, multi_drug: bool = False,
 ) -> PairData:
-    """Read a processed cohort's matrices and build the pair's :class:`PairData`.
+    """Read a pair's data and build its :class:`PairData`.
 
-    ``inputs`` has attributes ``expression``, ``dependency`` and ``response`` (paths);
-    pass ``expression`` when the caller already read it. Without ``split_path`` every
-    sample is labelled "train".
+    ``inputs`` has attributes ``expression`` and either ``outputs`` (the pair's slices written
+    by rule prepare_pair: :func:`write_pair_slices`) or ``dependency`` and ``response`` (the
+    processed cohort's matrices, from which the outputs are assembled); pass ``expression``
+    when the caller already read it. Without ``split_path`` every
+    sample is labelled "train". With a split, every output must keep enough train and test
+    samples for ``requirements`` (default: what every run needs; see
+    :func:`forge.modelling.model.split_requirements`), and with ``multi_drug`` also the samples
+    that have every drug; otherwise :class:`~forge.modelling.model.SplitTooSmallError` names the
+    pair, the outputs, the counts and the configuration key.
     """
     if expression is None:
         expression = read_parquet_matrix(inputs.expression)
-    dependency = read_parquet_matrix(inputs.dependency)
-    response = read_parquet_matrix(inputs.response)
-    sources = dict(dependency=str(inputs.dependency), response=str(inputs.response))
-    outputs, _ = assemble_outputs(expression, dependency, response, pair, sources)
+    if getattr(inputs, "outputs", None):
+        outputs = outputs_from_slice(read_parquet_matrix(inputs.outputs), expression, pair)
+    else:
+        dependency = read_parquet_matrix(inputs.dependency)
+        response = read_parquet_matrix(inputs.response)
+        sources = dict(dependency=str(inputs.dependency), response=str(inputs.response))
+        outputs, _ = assemble_outputs(expression, dependency, response, pair, sources)
     if split_path is None:
         split = pd.Series("train", index=outputs.index, name="split")
     else:
@@ -105,12 +109,59 @@ def load_pair(
                 f"{split_path}: {len(unknown)} samples lack complete data for pair "
                 f"{pair['name']}, e.g. {list(unknown[:3])}"
             )
+        counted = outputs.loc[split.index]
+        if multi_drug and pair.get("extra_drugs"):
+            complete = counted.notna().all(axis=1)
+            counted = counted.assign(**{"every drug (multi_drug model)": complete.where(complete)})
+        check_split_sizes(split, pair["name"], counted, requirements, key="split.test_fraction (or split.file)")
     return PairData(expression=expression.loc[split.index], outputs=outputs.loc[split.index], split=split)
 
 
+def write_pair_slices(expression: pd.DataFrame, dependency: pd.DataFrame, response: pd.DataFrame,
+                      pair: dict[str, Any], genes: list[str], expression_path: str, outputs_path: str) -> None:
+    """Write the pair's slices of the cohort, read by every later per-pair job instead of the
+    cohort's matrices (:func:`load_pair`, rule embed_pair).
+
+    The expression of the pair's genes for every cohort sample (the models score the whole
+    cohort), and the observed outputs (target dependency, drug IC50, extra drugs' IC50) of every
+    sample measured for any of them, NaN where not measured: the analysis stage also uses
+    samples with a dependency but no IC50. Values are written unchanged (float64 Parquet), so no
+    result depends on reading a slice instead of the cohort.
+    """
+    assemble_outputs(expression, dependency, response, pair)  # the same checks of names
+    columns = output_columns(pair, multi_drug=True)
+    samples = dependency.index.union(response.index)
+    observed = pd.DataFrame(
+        {columns[0]: dependency[pair["target"]].reindex(samples)}
+        | {column: response[drug].reindex(samples)
+           for column, drug in zip(columns[1:], [pair["drug"], *pair.get("extra_drugs", [])])},
+        index=samples,
+    )
+    observed.index.name = "sample"
+    write_parquet_matrix(expression.loc[:, genes], expression_path)
+    write_parquet_matrix(observed, outputs_path)
+
+
+def outputs_from_slice(observed: pd.DataFrame, expression: pd.DataFrame, pair: dict[str, Any]) -> pd.DataFrame:
+    """The pair's outputs (as :func:`assemble_outputs`) from its observed-outputs slice: samples
+    with expression, dependency and IC50, sorted."""
+    dependency_column, ic50_column = output_columns(pair)[:2]
+    complete = observed[dependency_column].notna() & observed[ic50_column].notna() & observed.index.isin(expression.index)
+    outputs = observed.loc[complete].sort_index()
+    outputs.index.name = "sample"
+    return outputs
+
+
 def rule_pair_inputs(smk: Any) -> tuple[dict[str, Any], PairData, list[str]]:
-    """The pair record, its data with the split, and its genes, from a per-pair rule's inputs."""
+    """The pair record, its data with the split, and its genes, from a per-pair rule's inputs.
+
+    The split is checked against what the rule's configuration sections run (``baselines``
+    cross-validation folds, ``tuning`` cross-validation folds, the ``model`` kinds).
+    """
     pair = pair_record(smk.input.pairs, smk.wildcards.pair)
-    data = load_pair(smk.input, pair, smk.input.split)
+    model = getattr(smk.params, "model", None) or {}
+    multi_drug = "multi_drug" in (model.get("kinds") or [])
+    data = load_pair(smk.input, pair, smk.input.split, requirements=split_requirements(smk.params),
+                     multi_drug=multi_drug)
     genes = pd.read_csv(smk.input.genes, sep="\t")["gene"].tolist()
     return pair, data, genes

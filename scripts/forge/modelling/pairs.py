@@ -7,9 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from forge.io import InputFormatError, read_text_csv
+from forge.io import InputFormatError, not_found_message, read_text_csv
 
 PAIR_COLUMNS = ["name", "target", "drug", "extra_drugs", "control"]
+#: How drugs and targets are named in a processed cohort (quoted when a pair's name is not found).
+TARGET_CONVENTION = ("targets are gene symbols as in the dependency matrix (a prepared cohort: the <TARGET> of its "
+                     "<TARGET>_dependency columns)")
+DRUG_CONVENTION = ("drug names are upper-case (the IC50 and drug-target readers upper-case them; a prepared cohort: "
+                   "the <DRUG> of its <DRUG>_ic50 columns)")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
@@ -79,13 +84,30 @@ def complete_samples(
     return expression.index.intersection(ok.index[ok])
 
 
+def check_pair_names(pairs: pd.DataFrame, dependency: pd.DataFrame, response: pd.DataFrame,
+                     source: str = "pairs.table") -> None:
+    """Refuse a pair whose target, drug or extra drug is not in the cohort, saying the naming convention
+    and the nearest existing names (a wrong case, e.g. ``erlotinib``, is the usual cause)."""
+    for row in pairs.itertuples(index=False):
+        if row.target not in dependency.columns:
+            raise InputFormatError(f"{source}: pair {row.name}: " + not_found_message(
+                "target", row.target, dependency.columns, TARGET_CONVENTION, "in the dependency matrix"))
+        extra = [d for d in str(row.extra_drugs or "").split(",") if d]
+        for drug, what in [(row.drug, "drug")] + [(d, "extra drug") for d in extra]:
+            if drug not in response.columns:
+                raise InputFormatError(f"{source}: pair {row.name}: " + not_found_message(
+                    what, drug, response.columns, DRUG_CONVENTION, "in the response matrix"))
+
+
 def count_pairs(
     pairs: pd.DataFrame, expression: pd.DataFrame, dependency: pd.DataFrame, response: pd.DataFrame
 ) -> pd.DataFrame:
     """Add per-pair counts: cell lines with all data for the joint model and the multi-drug model.
 
-    Also flags whether the target and the drugs exist in the cohort at all.
+    A target, drug or extra drug absent from the cohort is refused by :func:`check_pair_names`
+    (the flags ``target_in_dependency`` and ``drug_in_response`` are then always true).
     """
+    check_pair_names(pairs, dependency, response)
     out = pairs.copy()
     out["target_in_dependency"] = out["target"].isin(dependency.columns)
     out["drug_in_response"] = out["drug"].isin(response.columns)

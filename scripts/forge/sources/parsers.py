@@ -12,6 +12,7 @@ The same readers serve the demo files of ``scripts/demo_data.py`` and the real d
 from __future__ import annotations
 
 import csv
+import gzip
 import os
 import re
 from collections.abc import Iterable, Sequence
@@ -22,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from forge.io import InputFormatError, require_columns
+from forge.io import InputFormatError, check_text_input, require_columns, utf8_error
 
 __all__ = [
     "DROPPED_COLUMNS",
@@ -86,12 +87,23 @@ def _concat_dropped(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _read_header(path: PathLike) -> list[str]:
-    """Read only the header row (cheap even for 60,000-column files)."""
+    """Read only the header row (cheap even for 60,000-column files), after the input-policy checks.
+
+    :func:`forge.io.check_text_input` refuses a mis-named compressed file, an empty file and a
+    file whose last line is cut; a UTF-8 byte-order mark is dropped (as pyarrow does), so that it
+    cannot rename the first column.
+    """
+    check_text_input(path)
+    opener = gzip.open if str(path).lower().endswith(".gz") else open
     try:
-        with pd.io.common.get_handle(path, "r", compression="infer", encoding="utf-8") as handles:
-            row = next(csv.reader(handles.handle), None)
-    except (OSError, UnicodeDecodeError, EOFError) as err:
+        with opener(path, "rb") as handle:
+            first = handle.readline()
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise utf8_error(path, err) from err
+    except (OSError, EOFError) as err:
         raise InputFormatError(f"{path}: cannot read the header row ({err})") from err
+    row = next(csv.reader([text]), None)
     if not row:
         raise InputFormatError(f"{path}: file is empty; expected a CSV header row")
     return row
@@ -103,6 +115,8 @@ def _read_csv(path: PathLike, *, all_strings: bool = False) -> pd.DataFrame:
     The pyarrow engine is much faster on the wide DepMap matrices and, unlike the C engine,
     rejects rows with too few fields, which is how a truncated download shows up.
     """
+    header = _read_header(path)
+    _check_unique_header([name.strip() for name in header], path, "")
     options: dict = {"engine": "pyarrow"}
     if all_strings:
         # dtype=str would turn nulls into the literal string "None" with this engine;
@@ -121,6 +135,8 @@ def _read_csv(path: PathLike, *, all_strings: bool = False) -> pd.DataFrame:
             f"{path}: truncated or corrupt CSV (expected every row to have as many fields as "
             f"the header): {message}"
         ) from err
+    if frame.shape[0] == 0:
+        raise InputFormatError(f"{path}: the table has a header but no data rows; expected one row per entry")
     if all_strings:
         _refuse_non_utf8(frame, path)
         # Strip whitespace and treat empty strings as missing, whatever the column content.
@@ -158,7 +174,8 @@ def _check_unique_header(header: Sequence[str], path: PathLike, what: str) -> No
     seen: set[str] = set()
     for name in header:
         if name in seen:
-            raise InputFormatError(f"{path}: duplicate {what} column {name!r}; expected unique column names")
+            kind = f"{what} " if what else ""
+            raise InputFormatError(f"{path}: duplicate {kind}column {name!r}; expected unique column names")
         seen.add(name)
 
 
@@ -245,7 +262,7 @@ def _check_values(
             r, c = np.argwhere(mask)[0]
             raise InputFormatError(
                 f"{path}: column {matrix.columns[c]!r}, {row_label} {matrix.index[r]!r}: "
-                f"{message} (found {array[r, c]!r})"
+                f"{message} (found {float(array[r, c])!r})"
             )
 
 
@@ -289,7 +306,8 @@ def strip_gene_suffixes(labels: Sequence[str], source: str) -> tuple[list[str | 
 
 
 def _gene_matrix(
-    path: PathLike, index_name: str, *, allow_missing: bool, minimum: float | None, maximum: float | None
+    path: PathLike, index_name: str, *, allow_missing: bool, minimum: float | None, maximum: float | None,
+    what: str = "matrix", row_noun: str = "",
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read a DepMap-style matrix: unnamed id column, then ``"SYMBOL (ID)"`` gene columns."""
     header = _read_header(path)
@@ -301,6 +319,9 @@ def _gene_matrix(
         )
     _check_unique_header(header, path, "gene")
     frame = _read_numeric_csv(path, header, index_name)
+    if frame.shape[0] == 0:  # a header without rows would otherwise build a zero-sample cohort
+        raise InputFormatError(f"{path}: the {what} has a header but no {row_noun or index_name} rows; "
+                              f"expected one row per {index_name}")
     ids = pd.Series(frame.index, dtype=object)
     if ids.isna().any():
         row = int(np.argmax(ids.isna().to_numpy())) + 2
@@ -478,10 +499,7 @@ def read_counts_matrix(path: PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
     dropped
         Duplicate profiles, columns without a symbol and duplicate symbols (first kept).
     """
-    matrix, report = _gene_matrix(path, "ProfileID", allow_missing=False, minimum=0.0, maximum=None)
-    if matrix.shape[0] == 0:  # a header without rows would otherwise build a zero-sample cohort
-        raise InputFormatError(f"{path}: the count matrix has a header but no profile rows; expected one row per ProfileID")
-    return matrix, report
+    return _gene_matrix(path, "ProfileID", allow_missing=False, minimum=0.0, maximum=None, what="count matrix", row_noun="profile")
 
 
 def read_counts(counts_path: PathLike, profiles_path: PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -543,7 +561,7 @@ def read_dependency(path: PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
     dropped
         Duplicate models and gene columns dropped (first kept).
     """
-    return _gene_matrix(path, "ModelID", allow_missing=True, minimum=0.0, maximum=1.0)
+    return _gene_matrix(path, "ModelID", allow_missing=True, minimum=0.0, maximum=1.0, what="dependency matrix", row_noun="model")
 
 
 # --------------------------------------------------------------------------------------------
@@ -573,6 +591,10 @@ def read_ic50(path: PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
         raise InputFormatError(f"{path}: first column is {header[0]!r}; expected 'drug'")
     _check_unique_header(header, path, "cell-line")
     frame = _read_numeric_csv(path, header, "drug")
+    if frame.shape[0] == 0:
+        raise InputFormatError(f"{path}: the IC50 table has a header but no drug rows; expected one row per drug")
+    if frame.shape[1] == 0:
+        raise InputFormatError(f"{path}: the IC50 table has no cell-line column; expected 'drug' then one column per cell line")
     drugs = pd.Series(frame.index, dtype=object)
     if drugs.isna().any():
         row = int(np.argmax(drugs.isna().to_numpy())) + 2
@@ -617,7 +639,14 @@ def read_creammist_cell_lines(path: PathLike) -> pd.Series:
     keep = names.notna() & rrids.notna()
     series = pd.Series(rrids[keep].to_numpy(), index=names[keep].to_numpy(), name="RRID")
     series.index.name = "cell_line_name"
-    return series[~series.index.duplicated(keep="first")]
+    conflicting = series.groupby(level=0).nunique() > 1
+    if conflicting.any():
+        name = conflicting.index[conflicting][0]
+        raise InputFormatError(
+            f"{path}: column 'cell_line_name': {name!r} is listed with different RRIDs "
+            f"{sorted(series[series.index == name].unique())}; expected one RRID per cell line"
+        )
+    return series[~series.index.duplicated(keep="first")]  # repeats with the same RRID are the same entry
 
 
 def read_drug_targets(path: PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -633,7 +662,8 @@ def read_drug_targets(path: PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
     targets
         Long table with columns ``drug`` (upper-case) and ``target``, unique pairs, in file order.
     dropped
-        Drugs without any target.
+        Drugs without any target (``no_target``), and drugs listed on several rows
+        (``repeated_drug``: nothing is dropped, their targets are merged, but it is reported).
     """
     table = _read_csv(path, all_strings=True)
     require_columns(table, ["Drug", "Target"], path)
@@ -642,11 +672,18 @@ def read_drug_targets(path: PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
         row = int(np.argmax(drugs.isna().to_numpy())) + 2
         raise InputFormatError(f"{path}: column 'Drug', line {row}: missing drug name")
     drugs = drugs.str.upper()
+    source = Path(path).name
+    repeated = drugs[drugs.duplicated(keep=False)]
+    merged = _dropped(
+        source, sorted(set(repeated)), "repeated_drug",
+        [f"rows {', '.join(str(i + 2) for i in np.flatnonzero(drugs.eq(d).to_numpy()))} (after upper-casing); "
+         "the targets of every row are kept" for d in sorted(set(repeated))],
+    )
     long = pd.DataFrame({"drug": drugs, "target": table["Target"].fillna("").str.split(",")}).explode("target")
     long["target"] = long["target"].str.strip()
     has_target = long["target"].notna() & long["target"].ne("")
     without = sorted(set(drugs) - set(long.loc[has_target, "drug"]))
-    report = _dropped(Path(path).name, without, "no_target", "drug has no target symbol")
+    report = _concat_dropped([_dropped(source, without, "no_target", "drug has no target symbol"), merged])
     long = long.loc[has_target].drop_duplicates().reset_index(drop=True)
     return long, report
 
