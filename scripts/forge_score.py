@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Score a cohort with a trained FORGE model, outside Snakemake.
 
-    python scripts/forge_score.py --model results/models/EGFR_ERLOTINIB --expression cohort.csv --out scores.tsv
+    python scripts/forge_score.py --model results/demo/models/EGFR_ERLOTINIB --expression cohort.csv --out scores.tsv
 
 ``--model`` is a model directory (model.json + model.npz) or a pair's models directory
 (its reported model, joint/rep00, is used). ``--expression`` is samples x genes (CSV,
@@ -16,10 +16,6 @@ import argparse
 import sys
 
 
-from forge.io import InputFormatError, write_tsv
-from forge.modelling.scoring import score_file
-
-
 def fraction(text: str) -> float:
     """argparse type: a number in [0, 1]."""
     try:
@@ -32,7 +28,9 @@ def fraction(text: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser = argparse.ArgumentParser(
+        prog="forge-score", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--model", required=True, help="model directory or a pair's models directory")
     parser.add_argument("--expression", required=True, help="samples x genes file (CSV, TSV or Parquet)")
     parser.add_argument("--out", required=True, help="output TSV of scores")
@@ -40,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-missing-fraction", type=fraction, default=0.5,
                         help="largest fraction of the model's genes a sample may lack (0 to 1; default 0.5)")
     args = parser.parse_args(argv)
+    # the numerical stack is imported after the arguments are parsed: --help and usage errors are instant
+    from forge.io import InputFormatError, write_tsv
+    from forge.modelling.scoring import score_file
+
     try:
         table, missing = score_file(
             args.model, args.expression, "counts" if args.counts else "normalised", args.max_missing_fraction

@@ -44,3 +44,11 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     workdir = copy_workflow(tmp_path_factory.mktemp("demo_workflow"))
     run_snakemake(workdir)
     return workdir
+
+
+@pytest.fixture(scope="session")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default target run once on config/small.yaml (outputs under results/small/)."""
+    workdir = copy_workflow(tmp_path_factory.mktemp("small_workflow"))
+    run_snakemake(workdir, "--configfile", "config/small.yaml")
+    return workdir

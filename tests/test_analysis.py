@@ -265,7 +265,7 @@ def test_read_gmt(tmp_path: Path) -> None:
 
 
 def read(run: Path, pair: str, name: str) -> pd.DataFrame:
-    return pd.read_csv(run / "results/pairs" / pair / name, sep="\t")
+    return pd.read_csv(run / "results/demo/pairs" / pair / name, sep="\t")
 
 
 def test_demo_run_writes_the_analysis_tables(demo_run: Path) -> None:
@@ -281,7 +281,7 @@ def test_demo_run_writes_the_analysis_tables(demo_run: Path) -> None:
         for name in ("de_sensitive_clusters.tsv", "de_score_groups.tsv"):
             assert len(read(demo_run, pair, name)) == 2400  # every gene
         for name in ("sensitive_clusters.tsv", "cluster_lineages.tsv", "enrichment_lists.tsv", "enrichment.tsv"):
-            assert (demo_run / "results/pairs" / pair / name).is_file()
+            assert (demo_run / "results/demo/pairs" / pair / name).is_file()
 
 
 def test_demo_sensitive_clusters_follow_the_rule(demo_run: Path) -> None:
@@ -297,7 +297,7 @@ def test_demo_sensitive_clusters_follow_the_rule(demo_run: Path) -> None:
 
 
 def test_demo_planted_module_genes_are_de_in_the_right_direction(demo_run: Path) -> None:
-    truth = json.loads((demo_run / "resources/raw/demo/planted_truth.json").read_text())
+    truth = json.loads((demo_run / "resources/raw/demo/demo/planted_truth.json").read_text())
     for pair, k in PLANTED_PAIRS.items():
         loadings = pd.Series(truth["planted_pairs"][k]["module_genes"])
         table = read(demo_run, pair, "de_score_groups.tsv").set_index("gene")
@@ -312,7 +312,7 @@ def test_demo_planted_module_genes_are_de_in_the_right_direction(demo_run: Path)
 
 
 def test_demo_planted_pathway_is_the_top_term(demo_run: Path) -> None:
-    truth = json.loads((demo_run / "resources/raw/demo/planted_truth.json").read_text())
+    truth = json.loads((demo_run / "resources/raw/demo/demo/planted_truth.json").read_text())
     for pair, k in PLANTED_PAIRS.items():
         module = truth["planted_pairs"][k]["module"]
         planted = truth["planted_gmt_sets"][module]

@@ -116,9 +116,10 @@ def test_analysis_section_defaults_and_problems(tmp_path: Path) -> None:
     enrichment = analysis["enrichment"]
     assert (enrichment["min_size"], enrichment["max_size"], enrichment["min_overlap"], enrichment["fdr"]) == (10, 500, 10, 0.05)
     (tmp_path / "expression.csv").write_text("sample,EGFR\na,1\n")
+    (tmp_path / "outputs.csv").write_text("sample,EGFR_dependency,ERLOTINIB_ic50\na,0.5,1\n")
     (tmp_path / "pairs.tsv").write_text("drug\ttarget\nERLOTINIB\tEGFR\n")
     prepared = {"pairs": {"table": "pairs.tsv"},
-                "data": {"source": "prepared", "prepared": {"expression": "expression.csv", "outputs": "expression.csv"}}}
+                "data": {"source": "prepared", "prepared": {"expression": "expression.csv", "outputs": "outputs.csv"}}}
     with pytest.raises(ConfigError, match="analysis.enrichment.libraries: list the GMT files"):
         check(prepared, tmp_path)
     check(dict(prepared, stages={"analysis": False}), tmp_path)  # switched off: nothing to list
@@ -132,3 +133,20 @@ def test_analysis_section_defaults_and_problems(tmp_path: Path) -> None:
     assert "min_size is larger than max_size" in message
     with pytest.raises(ConfigError, match="analysis.clustering.deep_split: 5 is greater than the maximum of 4"):
         check({"analysis": {"clustering": {"deep_split": 5}}})
+
+
+def test_prepared_output_columns_are_checked_at_parse_time(tmp_path: Path) -> None:
+    (tmp_path / "expression.csv").write_text("sample,EGFR\na,1\n")
+    (tmp_path / "outputs.csv").write_text("\ufeffsample,EGFR_dependency,Erlotinib_ic50,GEFITINIB_ic50\r\na,0.5,1,2\r\n")
+    (tmp_path / "pairs.tsv").write_text("drug\ttarget\textra_drugs\nERLOTINIB\tEGFR\tGEFITINIB\n")
+    config = {"pairs": {"table": "pairs.tsv"}, "stages": {"analysis": False},
+              "data": {"source": "prepared", "prepared": {"expression": "expression.csv", "outputs": "outputs.csv"}}}
+    with pytest.raises(ConfigError) as error:
+        check(config, tmp_path)
+    message = str(error.value)
+    assert message.startswith("data.prepared.outputs: ") and "outputs.csv" in message
+    assert "pair EGFR_ERLOTINIB: column 'ERLOTINIB_ic50' not found" in message
+    assert "<TARGET>_dependency and <DRUG>_ic50" in message and "nearest existing names: 'Erlotinib_ic50'" in message
+    assert "'EGFR_dependency' not found" not in message and "'GEFITINIB_ic50' not found" not in message
+    (tmp_path / "outputs.csv").write_text("\ufeffsample,EGFR_dependency,ERLOTINIB_ic50,GEFITINIB_ic50\r\na,0.5,1,2\r\n")
+    check(config, tmp_path)  # BOM and CRLF are read through

@@ -25,7 +25,7 @@ from forge.config import ConfigError, validate_config
 from forge.io import InputFormatError, read_parquet_matrix
 
 OUTPUT_KEYS = ("pseudocounts", "expression", "response", "sensitivity", "gene_mapping", "dropped")
-PDX_OUT = Path("resources/processed/pdx")
+PDX_OUT = Path("resources/processed/demo/pdx")
 PDX_FILES = ("pseudocounts.parquet", "expression.parquet", "response.tsv", "sensitivity.tsv",
              "gene_mapping.tsv", "dropped.tsv")
 
@@ -363,8 +363,8 @@ def test_demo_run_writes_pdx_outputs(pdx_demo_run):
     out = pdx_demo_run / PDX_OUT
     for name in PDX_FILES:
         assert (out / name).is_file(), name
-    assert "genes_passing_filter" in (pdx_demo_run / "logs/pdx_process.log").read_text()
-    truth = json.loads((pdx_demo_run / "resources/raw/demo/planted_truth.json").read_text())["pdx"]
+    assert "genes_passing_filter" in (pdx_demo_run / "logs/demo/pdx_process.log").read_text()
+    truth = json.loads((pdx_demo_run / "resources/raw/demo/demo/planted_truth.json").read_text())["pdx"]
     response = pd.read_csv(out / "response.tsv", sep="\t")
     assert response["Model"].tolist() == truth["erlotinib_nsclc_models"]
     assert response.loc[response["has_expression"], "Model"].tolist() == truth["erlotinib_nsclc_models_with_fpkm"]
@@ -393,7 +393,7 @@ def test_demo_run_writes_pdx_outputs(pdx_demo_run):
 
 
 def test_demo_run_with_a_broken_workbook_fails_cleanly(pdx_demo_run, tmp_path):
-    raw = pdx_demo_run / "resources/raw/demo"
+    raw = pdx_demo_run / "resources/raw/demo/demo"
     sheets = pd.read_excel(raw / "nm.3954-S2.xlsx", sheet_name=None)
     del sheets["PCT raw data"]
     broken = write_workbook(sheets, tmp_path / "broken.xlsx")
@@ -404,7 +404,7 @@ def test_demo_run_with_a_broken_workbook_fails_cleanly(pdx_demo_run, tmp_path):
     targets = [str(PDX_OUT / name) for name in PDX_FILES]
     result = run_snakemake(workdir, *targets, "--configfile", "broken.yaml", check=False)
     assert result.returncode != 0
-    log = (workdir / "logs/pdx_process.log").read_text()
+    log = (workdir / "logs/demo/pdx_process.log").read_text()
     assert f"{broken}: missing required sheet(s) 'PCT raw data'" in log
     assert not (workdir / PDX_OUT).exists() or not any((workdir / PDX_OUT).iterdir())
 

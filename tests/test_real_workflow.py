@@ -23,7 +23,7 @@ def test_real_egfr_erlotinib_check(tmp_path: Path) -> None:
     (workdir / "real.yaml").write_text(yaml.safe_dump(config))
     run_snakemake(workdir, "--configfile", "real.yaml")
 
-    pair = workdir / "results/pairs/EGFR_ERLOTINIB"
+    pair = workdir / "results/real_egfr_erlotinib/pairs/EGFR_ERLOTINIB"
     split = pd.read_csv(pair / "split.tsv", sep="\t")
     assert (split["split"] == "train").sum() == 526 and (split["split"] == "test").sum() == 132
     genes = pd.read_csv(pair / "genes.tsv", sep="\t")["gene"]
@@ -34,7 +34,7 @@ def test_real_egfr_erlotinib_check(tmp_path: Path) -> None:
     baselines = pd.read_csv(pair / "baseline_predictions.tsv", sep="\t")
     for (model, output), group in baselines[baselines["split"] == "test"].groupby(["model", "output"]):
         assert set(group["sample"]) == test_samples, (model, output)
-    metrics = pd.read_csv(workdir / "results/metrics.tsv", sep="\t")
+    metrics = pd.read_csv(workdir / "results/real_egfr_erlotinib/metrics.tsv", sep="\t")
     test_metrics = metrics[metrics["split"] == "test"]
     assert set(test_metrics["n"]) == {132}
     assert {"forge_joint", "forge_dependency_only", "forge_ic50_only", "ridge", "elastic_net",
@@ -57,10 +57,10 @@ def test_real_egfr_erlotinib_check(tmp_path: Path) -> None:
     assert best["term"].head(5).str.contains("epidermis|junction|skin|epithel", case=False).sum() >= 3
 
     # validation on the real Gao 2015 NSCLC/erlotinib arm (README table; reported, not tuned)
-    scores = pd.read_csv(workdir / "results/validation/pdx/EGFR_ERLOTINIB/scores.tsv", sep="\t")
+    scores = pd.read_csv(workdir / "results/real_egfr_erlotinib/validation/pdx/EGFR_ERLOTINIB/scores.tsv", sep="\t")
     assert len(scores) == 25  # the arm's 29 models, 25 with FPKM
     assert scores["tv_change_days_10_15"].notna().sum() == 22
-    summary = pd.read_csv(workdir / "results/validation/summary.tsv", sep="\t")
+    summary = pd.read_csv(workdir / "results/real_egfr_erlotinib/validation/summary.tsv", sep="\t")
     day15 = summary[(summary["cohort"] == "pdx") & (summary["score"] == "forge") & (summary["grouping"] == "median")
                     & (summary["variable"] == "tv_change_days_10_15")].iloc[0]
     assert day15["status"] == "computed" and day15["n_higher"] + day15["n_lower"] == 22

@@ -25,11 +25,11 @@ def expected_figures() -> list[tuple[str, str]]:
 
 
 def test_every_figure_is_drawn_and_indexed(demo_run: Path) -> None:
-    index = pd.read_csv(demo_run / "results/figures/index.tsv", sep="\t", keep_default_na=False)
+    index = pd.read_csv(demo_run / "results/demo/figures/index.tsv", sep="\t", keep_default_na=False)
     drawn = set(zip(index["figure"], index["name"]))
     for figure, name in expected_figures():
         assert (figure, name) in drawn, (figure, name)
-        png = demo_run / "results/figures" / figure / f"{name}.png"
+        png = demo_run / "results/demo/figures" / figure / f"{name}.png"
         pdf = png.with_suffix(".pdf")
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000, png
         assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.stat().st_size > 5_000, pdf
@@ -50,15 +50,15 @@ def test_every_figure_is_drawn_and_indexed(demo_run: Path) -> None:
 
 
 def test_who_benefits_table_is_ranked_and_named(demo_run: Path) -> None:
-    table = pd.read_csv(demo_run / "results/pairs/EGFR_ERLOTINIB/who_benefits.tsv", sep="\t")
+    table = pd.read_csv(demo_run / "results/demo/pairs/EGFR_ERLOTINIB/who_benefits.tsv", sep="\t")
     assert table["rank"].tolist() == list(range(1, len(table) + 1)) and len(table) == 900
     assert table["benefit_score"].is_monotonic_decreasing
     assert table["CellLineName"].notna().all() and {"lineage", "benefit_score_replicate_sd"} <= set(table.columns)
 
 
 def test_report_builds_with_every_figure_and_caption(demo_run: Path) -> None:
-    run_snakemake(demo_run, "--report", "results/report.zip")
-    with zipfile.ZipFile(demo_run / "results/report.zip") as archive:
+    run_snakemake(demo_run, "--report", "results/demo/report.zip")
+    with zipfile.ZipFile(demo_run / "results/demo/report.zip") as archive:
         names = archive.namelist()
         text = "".join(archive.read(n).decode("utf-8", "ignore") for n in names if n.endswith((".html", ".js")))
     pngs = [n for n in names if n.endswith(".png")]
@@ -73,7 +73,7 @@ def test_report_builds_with_every_figure_and_caption(demo_run: Path) -> None:
     for phrase in ("FORGE (Factorization Of Response and Gene Essentiality) workflow report",
                    "Who benefits", "Every external-validation test", "Provenance of this run"):
         assert phrase in text, phrase
-    versions = pd.read_csv(demo_run / "results/provenance/versions.tsv", sep="\t").set_index("component")
+    versions = pd.read_csv(demo_run / "results/demo/provenance/versions.tsv", sep="\t").set_index("component")
     assert versions.loc["numpy", "version"] == "2.4.6"
-    inputs = pd.read_csv(demo_run / "results/provenance/inputs.tsv", sep="\t")
+    inputs = pd.read_csv(demo_run / "results/demo/provenance/inputs.tsv", sep="\t")
     assert inputs["sha256"].str.fullmatch("[0-9a-f]{64}").all() and len(inputs) > 10

@@ -269,7 +269,7 @@ def test_summary_adjusts_computed_tests_once() -> None:
 
 
 def test_demo_planted_pair_validates_and_the_control_does_not(demo_run: Path) -> None:
-    summary = pd.read_csv(demo_run / "results/validation/summary.tsv", sep="\t")
+    summary = pd.read_csv(demo_run / "results/demo/validation/summary.tsv", sep="\t")
     forge = summary[summary["score"] == "forge"].set_index(["cohort", "pair", "grouping", "variable"]).sort_index()
     pdx = row_of(forge, ("pdx", "EGFR_ERLOTINIB", "median", "tv_change_days_10_15"))
     assert pdx["p_value"] < 0.01 and pdx["effect_size"] < 0 and pdx["median_higher"] < pdx["median_lower"]
@@ -281,13 +281,13 @@ def test_demo_planted_pair_validates_and_the_control_does_not(demo_run: Path) ->
     assert len(control) > 20 and (control["p_value"] > 0.05).all()
     trend = summary[summary["test"] == "page_trend"]
     assert len(trend) == 1 and trend["p_value"].item() < 1e-4  # response grows with dose
-    composition = pd.read_csv(demo_run / "results/validation/score_composition.tsv", sep="\t")
+    composition = pd.read_csv(demo_run / "results/demo/validation/score_composition.tsv", sep="\t")
     shares = composition["dependency_share"] + composition["ic50_share"]
     np.testing.assert_allclose(shares, 1.0)
     training = composition[composition["cohort"] == "training_cohort"].set_index("pair")
     assert len(training) == 4 and (training["n"] == 900).all()
     for cohort, pair in (("tahoe", "EGFR_ERLOTINIB"), ("pdx", "EGFR_ERLOTINIB")):
-        folder = demo_run / "results/validation" / cohort / pair
+        folder = demo_run / "results/demo/validation" / cohort / pair
         assert (folder / "scores.tsv").is_file() and (folder / "tests.tsv").is_file()
-    de = pd.read_csv(demo_run / "results/validation/tahoe/EGFR_ERLOTINIB/de_summary.tsv", sep="\t").iloc[0]
+    de = pd.read_csv(demo_run / "results/demo/validation/tahoe/EGFR_ERLOTINIB/de_summary.tsv", sep="\t").iloc[0]
     assert de["status"] == "fitted" and de["n_lines"] == 8 and de["design"].startswith("~plate + group")

@@ -30,7 +30,7 @@ def read_tsv(path: Path) -> pd.DataFrame:
 
 
 def truth(run: Path) -> dict:
-    return json.loads((run / "resources/raw/demo/planted_truth.json").read_text())
+    return json.loads((run / "resources/raw/demo/demo/planted_truth.json").read_text())
 
 
 def cohort_inputs(run: Path) -> SimpleNamespace:
@@ -48,11 +48,11 @@ def pair_of(name: str) -> dict:
 
 
 def test_outputs_and_logs(demo_run: Path) -> None:
-    selected = read_tsv(demo_run / "results/pairs.tsv")
+    selected = read_tsv(demo_run / "results/demo/pairs.tsv")
     assert selected["name"].tolist() == PAIRS
     assert selected.set_index("name").loc["EGFR_ERLOTINIB", "extra_drugs"] == "GEFITINIB"
     assert (selected["n_cell_lines"] > 500).all()
-    metrics = read_tsv(demo_run / "results/metrics.tsv")
+    metrics = read_tsv(demo_run / "results/demo/metrics.tsv")
     assert set(metrics["pair"]) == set(PAIRS)
     assert metrics.loc[metrics["pair"] == CONTROL, "control"].all()
     expected_models = {"forge_joint", "forge_dependency_only", "forge_ic50_only", "training_mean",
@@ -65,10 +65,10 @@ def test_outputs_and_logs(demo_run: Path) -> None:
     for column in ("pearson", "spearman", "r2", "mae", "mse", "c_index"):
         assert forge[column].notna().all(), column
     for rule in ("demo_raw_data", "select_pairs", "compare_pairs"):
-        assert (demo_run / f"logs/{rule}.log").is_file()
+        assert (demo_run / f"logs/demo/{rule}.log").is_file()
     for rule in ("prepare_pair", "tune_pair", "train_pair", "baselines_pair", "evaluate_pair"):
         for pair in PAIRS:
-            assert (demo_run / f"logs/{rule}/{pair}.log").is_file()
+            assert (demo_run / f"logs/demo/{rule}/{pair}.log").is_file()
     # nothing left to do: outputs are complete and up to date
     dry = run_snakemake(demo_run, "-n")
     assert "Nothing to be done" in dry.stdout + dry.stderr
@@ -78,18 +78,18 @@ def test_split_is_disjoint_and_scores_cover_the_cohort(demo_run: Path) -> None:
     samples = read_tsv(demo_run / "resources/processed/demo/samples.tsv")
     expression = read_parquet_matrix(demo_run / "resources/processed/demo/expression.parquet")
     for pair in PAIRS:
-        split = read_tsv(demo_run / f"results/pairs/{pair}/split.tsv")
+        split = read_tsv(demo_run / f"results/demo/pairs/{pair}/split.tsv")
         assert split["sample"].is_unique
         n_test = (split["split"] == "test").sum()
         assert n_test == int(0.2 * len(split))
-        scores = read_tsv(demo_run / f"results/pairs/{pair}/benefit_scores.tsv").set_index("sample")
+        scores = read_tsv(demo_run / f"results/demo/pairs/{pair}/benefit_scores.tsv").set_index("sample")
         assert set(scores.index) == set(expression.index)
         labelled = scores.loc[scores["split"] != "unlabelled", "split"]
         assert labelled.sort_index().equals(split.set_index("sample")["split"].sort_index())
         assert set(scores.loc[labelled.index, "median_group"]) == {"high", "low"}
         assert set(scores.loc[labelled.index, "quartile"]) == {"Q1", "Q2", "Q3", "Q4"}
         # the score is D_hat - I_hat on the centred scale
-        model = load_model(demo_run / f"results/models/{pair}/joint/rep00")
+        model = load_model(demo_run / f"results/demo/models/{pair}/joint/rep00")
         centred = scores[f"predicted_{pair_of(pair)['target']}_dependency"] - model.target_mean[0]
         centred -= scores[f"predicted_{pair_of(pair)['drug']}_ic50"] - model.target_mean[1]
         np.testing.assert_allclose(scores["benefit_score"], centred, rtol=1e-9, atol=1e-9)
@@ -97,19 +97,19 @@ def test_split_is_disjoint_and_scores_cover_the_cohort(demo_run: Path) -> None:
 
 
 def test_model_metadata(demo_run: Path) -> None:
-    meta = json.loads((demo_run / "results/models/EGFR_ERLOTINIB/joint/rep00/model.json").read_text())
-    genes = read_tsv(demo_run / "results/pairs/EGFR_ERLOTINIB/genes.tsv")["gene"].tolist()
+    meta = json.loads((demo_run / "results/demo/models/EGFR_ERLOTINIB/joint/rep00/model.json").read_text())
+    genes = read_tsv(demo_run / "results/demo/pairs/EGFR_ERLOTINIB/genes.tsv")["gene"].tolist()
     assert meta["genes"] == genes
     assert "EGFR" in genes  # the target gene is always included
     assert meta["seed"] == 42 and meta["hyperparameters"]["n_components"] == 40
     assert meta["hyperparameters"]["update"] == "reference"
     assert {"numpy", "scipy", "pandas", "python"} <= set(meta["versions"])
-    with np.load(demo_run / "results/models/EGFR_ERLOTINIB/joint/rep00/model.npz", allow_pickle=False) as z:
+    with np.load(demo_run / "results/demo/models/EGFR_ERLOTINIB/joint/rep00/model.npz", allow_pickle=False) as z:
         assert z["W"].shape == (len(genes), 40)
 
 
 def test_planted_pairs_beat_control_and_shuffled_labels(demo_run: Path) -> None:
-    comparison = read_tsv(demo_run / "results/comparison.tsv")
+    comparison = read_tsv(demo_run / "results/demo/comparison.tsv")
     joint = comparison[(comparison["split"] == "test") & (comparison["model"] == "forge_joint")]
     test = joint.set_index(["pair", "output"])["pearson_mean"]
     control_best = max(abs(test[CONTROL].to_numpy()))
@@ -122,13 +122,13 @@ def test_planted_pairs_beat_control_and_shuffled_labels(demo_run: Path) -> None:
     # Label-shuffled fit on the same split and genes: the signal disappears.
     pair = pair_of("EGFR_ERLOTINIB")
     data = pair_data.load_pair(
-        cohort_inputs(demo_run), pair, demo_run / "results/pairs/EGFR_ERLOTINIB/split.tsv"
+        cohort_inputs(demo_run), pair, demo_run / "results/demo/pairs/EGFR_ERLOTINIB/split.tsv"
     )
     rng = np.random.default_rng(np.random.SeedSequence(7))
     shuffled = data.outputs.copy()
     train = data.train
     shuffled.loc[train] = data.outputs.loc[train].to_numpy()[rng.permutation(len(train))]
-    genes = read_tsv(demo_run / "results/pairs/EGFR_ERLOTINIB/genes.tsv")["gene"].tolist()
+    genes = read_tsv(demo_run / "results/demo/pairs/EGFR_ERLOTINIB/genes.tsv")["gene"].tolist()
     columns = pair_data.output_columns(pair)
     model = fit_pair_models(
         PairData(data.expression, shuffled, data.split), genes, [42], 40, dict(max_iter=500), columns
@@ -142,7 +142,7 @@ def test_planted_pairs_beat_control_and_shuffled_labels(demo_run: Path) -> None:
 def test_planted_module_genes_rank_top_of_total_influence(demo_run: Path, pair: str) -> None:
     planted = next(p for p in truth(demo_run)["planted_pairs"] if f"{p['target']}_{p['drugs'][0]}" == pair)
     module = planted["module_genes"]  # gene -> loading; positive loading raises the module
-    effects = read_tsv(demo_run / f"results/pairs/{pair}/gene_effects.tsv")
+    effects = read_tsv(demo_run / f"results/demo/pairs/{pair}/gene_effects.tsv")
     effects = effects[(effects["model"] == "forge_joint") & (effects["replicate"] == 0)].set_index("gene")
     in_model = [g for g in module if g in effects.index]
     assert len(in_model) >= 20  # training-only selection found the module
@@ -182,21 +182,21 @@ def test_cross_validation_lineage_split_and_cohort_scoring(tmp_path: Path) -> No
     run_snakemake(workdir, "--configfile", "options.yaml")
 
     # the stage switches: nothing of the analysis, validation or figure stages was built
-    assert not (workdir / "results/figures").exists() and not (workdir / "results/validation").exists()
-    assert not list((workdir / "results/pairs").glob("*/embedding.tsv"))
+    assert not (workdir / "results/demo/figures").exists() and not (workdir / "results/demo/validation").exists()
+    assert not list((workdir / "results/demo/pairs").glob("*/embedding.tsv"))
     samples = read_tsv(workdir / "resources/processed/demo/samples.tsv").set_index("ModelID")
     for pair in PAIRS:
-        split = read_tsv(workdir / f"results/pairs/{pair}/split.tsv").set_index("sample")["split"]
+        split = read_tsv(workdir / f"results/demo/pairs/{pair}/split.tsv").set_index("sample")["split"]
         lineage = samples["OncotreeLineage"].reindex(split.index)
         assert (split.groupby(lineage).nunique() == 1).all(), pair  # whole lineages held out
-        chosen = json.loads((workdir / f"results/pairs/{pair}/hyperparameters.json").read_text())
-        cv = read_tsv(workdir / f"results/pairs/{pair}/cross_validation.tsv")
+        chosen = json.loads((workdir / f"results/demo/pairs/{pair}/hyperparameters.json").read_text())
+        cv = read_tsv(workdir / f"results/demo/pairs/{pair}/cross_validation.tsv")
         best = cv.groupby(["n_components", "l1_penalty"])["validation_error"].mean().idxmin()
         assert (chosen["n_components"], chosen["l1_penalty"]) == best and "cross-validation" in chosen["source"]
-        meta = json.loads((workdir / f"results/models/{pair}/joint/rep01/model.json").read_text())
+        meta = json.loads((workdir / f"results/demo/models/{pair}/joint/rep01/model.json").read_text())
         assert meta["hyperparameters"]["n_components"] == chosen["n_components"] and meta["seed"] == 43
-        scores = read_tsv(workdir / f"results/scores/{pair}/mine.tsv")
+        scores = read_tsv(workdir / f"results/demo/scores/{pair}/mine.tsv")
         assert scores["sample"].tolist() == ["P0", "P1", "P2", "P3"] and scores["benefit_score"].notna().all()
-        missing = read_tsv(workdir / f"results/scores/{pair}/mine.missing_genes.tsv")
-        model_genes = read_tsv(workdir / f"results/pairs/{pair}/genes.tsv")["gene"]
+        missing = read_tsv(workdir / f"results/demo/scores/{pair}/mine.missing_genes.tsv")
+        model_genes = read_tsv(workdir / f"results/demo/pairs/{pair}/genes.tsv")["gene"]
         assert set(missing["gene"]) == set(model_genes) - set(genes)

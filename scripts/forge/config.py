@@ -93,9 +93,16 @@ def validate_config(config: dict, schema_path: str | Path, base_dir: str | Path 
         raise ConfigError("missing input files:\n  " + "\n  ".join(problems))
     if not config["pairs"]["auto"]:
         try:
-            read_pairs_table(Path(base_dir) / config["pairs"]["table"])
+            pairs = read_pairs_table(Path(base_dir) / config["pairs"]["table"])
         except InputFormatError as err:
             raise ConfigError(f"pairs.table: {err}") from err
+        if config["data"]["source"] == "prepared":
+            from forge.sources.prepared import check_prepared_columns
+
+            try:
+                check_prepared_columns(Path(base_dir) / config["data"]["prepared"]["outputs"], pairs)
+            except InputFormatError as err:
+                raise ConfigError(f"data.prepared.outputs: {err}") from err
     return config
 
 

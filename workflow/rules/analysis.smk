@@ -6,21 +6,23 @@ ANALYSIS = config["analysis"]
 
 rule embed_pair:
     input:
-        **COHORT_MATRICES,
-        scores="results/pairs/{pair}/benefit_scores.tsv",
-        pairs="results/pairs.tsv",
-        models="results/models/{pair}",
+        **PAIR_SLICES,
+        scores=f"{RESULTS}/pairs/{{pair}}/benefit_scores.tsv",
+        pairs=f"{RESULTS}/pairs.tsv",
+        models=f"{RESULTS}/models/{{pair}}",
     output:
-        embedding="results/pairs/{pair}/embedding.tsv",
-        consensus="results/pairs/{pair}/embedding_consensus.tsv",
+        embedding=f"{RESULTS}/pairs/{{pair}}/embedding.tsv",
+        consensus=f"{RESULTS}/pairs/{{pair}}/embedding_consensus.tsv",
     log:
-        "logs/embed_pair/{pair}.log",
+        f"{LOGS}/embed_pair/{{pair}}.log",
+    group:
+        "pair_downstream"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, input, attempt: attempt * max(1000, 6 * input.size_mb),
-        runtime=lambda wildcards, attempt: attempt * 10,
+        mem_mb=memory(1000, per_input_mb=6),
+        runtime=minutes(10),
     params:
         max_missing_fraction=ANALYSIS["max_missing_fraction"],
     script:
@@ -29,24 +31,26 @@ rule embed_pair:
 
 rule cluster_pair:
     input:
-        embedding="results/pairs/{pair}/embedding.tsv",
-        consensus="results/pairs/{pair}/embedding_consensus.tsv",
+        embedding=f"{RESULTS}/pairs/{{pair}}/embedding.tsv",
+        consensus=f"{RESULTS}/pairs/{{pair}}/embedding_consensus.tsv",
     output:
-        clusters="results/pairs/{pair}/clusters.tsv",
-        summary="results/pairs/{pair}/cluster_summary.tsv",
-        lineages="results/pairs/{pair}/cluster_lineages.tsv",
-        sensitive="results/pairs/{pair}/sensitive_clusters.tsv",
-        stability="results/pairs/{pair}/cluster_stability.tsv",
+        clusters=f"{RESULTS}/pairs/{{pair}}/clusters.tsv",
+        summary=f"{RESULTS}/pairs/{{pair}}/cluster_summary.tsv",
+        lineages=f"{RESULTS}/pairs/{{pair}}/cluster_lineages.tsv",
+        sensitive=f"{RESULTS}/pairs/{{pair}}/sensitive_clusters.tsv",
+        stability=f"{RESULTS}/pairs/{{pair}}/cluster_stability.tsv",
     log:
-        "logs/cluster_pair/{pair}.log",
+        f"{LOGS}/cluster_pair/{{pair}}.log",
     benchmark:
-        "benchmarks/runs/cluster_pair/{pair}.tsv"
+        f"{BENCH}/cluster_pair/{{pair}}.tsv"
+    group:
+        "pair_downstream"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, input, attempt: attempt * max(1000, 10 * input.size_mb),
-        runtime=lambda wildcards, attempt: attempt * 20,
+        mem_mb=memory(1000, per_input_mb=10),
+        runtime=minutes(20),
     params:
         samples=ANALYSIS["samples"],
         clustering=ANALYSIS["clustering"],
@@ -57,22 +61,24 @@ rule cluster_pair:
 rule de_pair:
     input:
         unpack(de_pair_inputs),
-        clusters="results/pairs/{pair}/clusters.tsv",
-        scores="results/pairs/{pair}/benefit_scores.tsv",
+        clusters=f"{RESULTS}/pairs/{{pair}}/clusters.tsv",
+        scores=f"{RESULTS}/pairs/{{pair}}/benefit_scores.tsv",
     output:
-        sensitive="results/pairs/{pair}/de_sensitive_clusters.tsv",
-        score_groups="results/pairs/{pair}/de_score_groups.tsv",
-        summary="results/pairs/{pair}/de_summary.tsv",
+        sensitive=f"{RESULTS}/pairs/{{pair}}/de_sensitive_clusters.tsv",
+        score_groups=f"{RESULTS}/pairs/{{pair}}/de_score_groups.tsv",
+        summary=f"{RESULTS}/pairs/{{pair}}/de_summary.tsv",
     log:
-        "logs/de_pair/{pair}.log",
+        f"{LOGS}/de_pair/{{pair}}.log",
     benchmark:
-        "benchmarks/runs/de_pair/{pair}.tsv"
+        f"{BENCH}/de_pair/{{pair}}.tsv"
+    group:
+        "pair_downstream"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, input, attempt: attempt * max(2000, 8 * input.size_mb),
-        runtime=lambda wildcards, attempt: attempt * 30,
+        mem_mb=memory(2000, per_input_mb=8),
+        runtime=minutes(30),
     params:
         de=ANALYSIS["de"],
     script:
@@ -82,23 +88,25 @@ rule de_pair:
 rule enrich_pair:
     input:
         unpack(enrichment_inputs),
-        sensitive="results/pairs/{pair}/de_sensitive_clusters.tsv",
-        score_groups="results/pairs/{pair}/de_score_groups.tsv",
-        effects="results/pairs/{pair}/gene_effects.tsv",
+        sensitive=f"{RESULTS}/pairs/{{pair}}/de_sensitive_clusters.tsv",
+        score_groups=f"{RESULTS}/pairs/{{pair}}/de_score_groups.tsv",
+        effects=f"{RESULTS}/pairs/{{pair}}/gene_effects.tsv",
         expression=COHORT_MATRICES["expression"],
     output:
-        enrichment="results/pairs/{pair}/enrichment.tsv",
-        lists="results/pairs/{pair}/enrichment_lists.tsv",
+        enrichment=f"{RESULTS}/pairs/{{pair}}/enrichment.tsv",
+        lists=f"{RESULTS}/pairs/{{pair}}/enrichment_lists.tsv",
     log:
-        "logs/enrich_pair/{pair}.log",
+        f"{LOGS}/enrich_pair/{{pair}}.log",
     benchmark:
-        "benchmarks/runs/enrich_pair/{pair}.tsv"
+        f"{BENCH}/enrich_pair/{{pair}}.tsv"
+    group:
+        "pair_downstream"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: attempt * 2000,
-        runtime=lambda wildcards, attempt: attempt * 20,
+        mem_mb=memory(1000, per_input_mb=4),
+        runtime=minutes(10),
     params:
         enrichment=ANALYSIS["enrichment"],
     script:
@@ -107,19 +115,19 @@ rule enrich_pair:
 
 rule embedding_umap:
     input:
-        embeddings=per_pair("results/pairs/{pair}/embedding.tsv"),
+        embeddings=per_pair(f"{RESULTS}/pairs/{{pair}}/embedding.tsv"),
     output:
-        umap="results/embedding_umap.tsv",
+        umap=f"{RESULTS}/embedding_umap.tsv",
     log:
-        "logs/embedding_umap.log",
+        f"{LOGS}/embedding_umap.log",
     benchmark:
-        "benchmarks/runs/embedding_umap.tsv"
+        f"{BENCH}/embedding_umap.tsv"
     conda:
         "../../envs/analysis.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, input, attempt: attempt * max(2000, 4 * input.size_mb),
-        runtime=lambda wildcards, attempt: attempt * 30,
+        mem_mb=memory(2000, per_input_mb=10),
+        runtime=minutes(20),
     params:
         umap=ANALYSIS["umap"],
     script:

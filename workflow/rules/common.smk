@@ -12,11 +12,40 @@ config = validate_config(
 )
 
 COHORT = config["cohort"]
+# Each configuration writes under its own roots (run_name, default the cohort name), so a
+# real-data run never overwrites the demo's; downloads in resources/raw/<source>/ are shared.
+RUN = config["run_name"] or COHORT
+RESULTS = f"results/{RUN}"
+LOGS = f"logs/{RUN}"
+BENCH = f"benchmarks/runs/{RUN}"
 # Final outputs of the other stages (Tahoe, PDX, ...): each stage's rule file
 # appends to this list, and the default target collects it.
 STAGE_TARGETS = []
-RAW_DEMO = "resources/raw/demo"
-PROCESSED = f"resources/processed/{COHORT}"
+RAW_DEMO = f"resources/raw/demo/{RUN}"
+PROCESSED = f"resources/processed/{RUN}"
+
+
+# -- resources: threads, mem_mb and runtime are declared for every job with these helpers.
+# To override them without editing the workflow, use the profile's set-resources and
+# set-threads (e.g. `tune_pair:mem_mb=16000`) or --set-resources on the command line.
+def memory(base_mb, per_input_mb=0.0):
+    """mem_mb callable: the larger of ``base_mb`` and ``per_input_mb`` × the inputs' size (MB),
+    times the attempt, so a job killed for memory is retried with more (profiles set retries).
+    """
+
+    def mem_mb(wildcards, input, attempt):
+        return int(attempt * max(base_mb, per_input_mb * input.size_mb))
+
+    return mem_mb
+
+
+def minutes(base):
+    """runtime callable (minutes): ``base`` times the attempt."""
+
+    def runtime(wildcards, attempt):
+        return attempt * base
+
+    return runtime
 
 
 # Raw DepMap/CREAMMIST inputs of the cohort, keyed as build_cohort's inputs.
@@ -78,6 +107,13 @@ def cohort_raw_inputs(wildcards):
     return {key: raw_file(name) for key, name in DEMO_COHORT_INPUTS.items()}
 
 
+# The pair's slices of the cohort (written by prepare_pair), read by the later per-pair jobs.
+PAIR_SLICES = dict(
+    expression=f"{RESULTS}/pairs/{{pair}}/expression.parquet",
+    outputs=f"{RESULTS}/pairs/{{pair}}/observed_outputs.parquet",
+)
+
+
 COHORT_MATRICES = dict(
     expression=f"{PROCESSED}/expression.parquet",
     dependency=f"{PROCESSED}/dependency.parquet",
@@ -95,7 +131,9 @@ def pair_selection_inputs(wildcards):
 
 def prepare_pair_inputs(wildcards):
     inputs = dict(
-        COHORT_MATRICES, samples=f"{PROCESSED}/samples.tsv", pairs="results/pairs.tsv"
+        COHORT_MATRICES,
+        samples=f"{PROCESSED}/samples.tsv",
+        pairs=f"{RESULTS}/pairs.tsv",
     )
     for key in ("split", "genes"):
         if config[key]["file"]:
@@ -195,20 +233,20 @@ def validation_tables(wildcards):
     for cohort in ("tahoe", "pdx"):
         pairs = validation_pairs(cohort)
         inputs[f"{cohort}_tests"] = [
-            f"results/validation/{cohort}/{p}/tests.tsv" for p in pairs
+            f"{RESULTS}/validation/{cohort}/{p}/tests.tsv" for p in pairs
         ]
         inputs[f"{cohort}_scores"] = [
-            f"results/validation/{cohort}/{p}/scores.tsv" for p in pairs
+            f"{RESULTS}/validation/{cohort}/{p}/scores.tsv" for p in pairs
         ]
     inputs["cohort_scores"] = [
-        f"results/pairs/{p}/benefit_scores.tsv" for p in selected_pairs()
+        f"{RESULTS}/pairs/{p}/benefit_scores.tsv" for p in selected_pairs()
     ]
     return inputs
 
 
 def provenance_inputs(wildcards):
     """The run's raw inputs (checksummed) and the download manifest when there is one."""
-    inputs = dict(pairs="results/pairs.tsv")
+    inputs = dict(pairs=f"{RESULTS}/pairs.tsv")
     if config["data"]["source"] == "demo":
         inputs["raw"] = [f"{RAW_DEMO}/{name}" for name in DEMO_FILES]
     elif config["data"]["source"] == "files":
@@ -235,31 +273,31 @@ ANALYSIS_OUTPUTS = (
 def all_outputs(wildcards):
     """Default target: comparison across pairs, per-pair outputs, cohort scores, stages."""
     outputs = [
-        "results/metrics.tsv",
-        "results/comparison.tsv",
-        "results/effect_concordance_test.tsv",
+        f"{RESULTS}/metrics.tsv",
+        f"{RESULTS}/comparison.tsv",
+        f"{RESULTS}/effect_concordance_test.tsv",
     ] + STAGE_TARGETS
     if config["stages"]["tahoe"] or config["stages"]["pdx"]:
-        outputs.append("results/validation/summary.tsv")
-    outputs += [f"results/pairs/{pair}/who_benefits.tsv" for pair in selected_pairs()]
-    outputs += ["results/provenance/versions.tsv"]
+        outputs.append(f"{RESULTS}/validation/summary.tsv")
+    outputs += [f"{RESULTS}/pairs/{pair}/who_benefits.tsv" for pair in selected_pairs()]
+    outputs += [f"{RESULTS}/provenance/versions.tsv"]
     if config["stages"]["figures"]:
-        outputs += ["results/figures/index.tsv"] + figure_targets("png")
+        outputs += [f"{RESULTS}/figures/index.tsv"] + figure_targets("png")
     for pair in selected_pairs():
         outputs += [
-            f"results/pairs/{pair}/benefit_scores.tsv",
-            f"results/pairs/{pair}/tuning_curve.tsv",
-            f"results/pairs/{pair}/top_genes.tsv",
-            f"results/pairs/{pair}/score_group_tests.tsv",
+            f"{RESULTS}/pairs/{pair}/benefit_scores.tsv",
+            f"{RESULTS}/pairs/{pair}/tuning_curve.tsv",
+            f"{RESULTS}/pairs/{pair}/top_genes.tsv",
+            f"{RESULTS}/pairs/{pair}/score_group_tests.tsv",
         ]
         outputs += [
-            f"results/scores/{pair}/{cohort}.tsv"
+            f"{RESULTS}/scores/{pair}/{cohort}.tsv"
             for cohort in config["scoring"]["cohorts"]
         ]
         if config["stages"]["analysis"]:
-            outputs += [f"results/pairs/{pair}/{name}" for name in ANALYSIS_OUTPUTS]
+            outputs += [f"{RESULTS}/pairs/{pair}/{name}" for name in ANALYSIS_OUTPUTS]
     if config["stages"]["analysis"]:
-        outputs.append("results/embedding_umap.tsv")
+        outputs.append(f"{RESULTS}/embedding_umap.tsv")
     return outputs
 
 
@@ -292,7 +330,7 @@ def needs_analysis(spec):
 
 def figure_inputs(wildcards):
     spec = FIGURE_SPECS[wildcards.figure]
-    paths = table_paths(spec, wildcards.name, selected_pairs())
+    paths = table_paths(spec, wildcards.name, selected_pairs(), root=RESULTS)
     return {key.replace("@", "_"): files for key, files in paths.items()}
 
 
@@ -301,7 +339,7 @@ def figure_targets(suffix):
     pairs = selected_pairs()
     validated = {cohort: validation_pairs(cohort) for cohort in ("tahoe", "pdx")}
     return [
-        f"results/figures/{figure}/{name}.{suffix}"
+        f"{RESULTS}/figures/{figure}/{name}.{suffix}"
         for figure, spec in FIGURE_SPECS.items()
         if config["stages"]["analysis"] or not needs_analysis(spec)
         for name in figure_names(spec, pairs, validated)

@@ -2,11 +2,15 @@ rule demo_raw_data:
     output:
         [f"{RAW_DEMO}/{name}" for name in DEMO_FILES],
     log:
-        "logs/demo_raw_data.log",
+        f"{LOGS}/demo_raw_data.log",
     benchmark:
-        "benchmarks/runs/demo_raw_data.tsv"
+        f"{BENCH}/demo_raw_data.tsv"
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(2000),
+        runtime=minutes(10),
     params:
         seed=config["data"]["demo"]["seed"],
         n_cell_lines=config["data"]["demo"]["n_cell_lines"],
@@ -29,9 +33,13 @@ if config["data"]["source"] == "prepared":
             drug_targets=f"{PROCESSED}/drug_targets.tsv",
             dropped=f"{PROCESSED}/dropped.tsv",
         log:
-            f"logs/import_prepared/{COHORT}.log",
+            f"{LOGS}/import_prepared.log",
         conda:
             "../../envs/data.yaml"
+        threads: 1
+        resources:
+            mem_mb=memory(4000, per_input_mb=4),
+            runtime=minutes(30),
         script:
             "../scripts/import_prepared.py"
 
@@ -50,13 +58,15 @@ else:
             dropped=f"{PROCESSED}/dropped.tsv",
             gene_mapping=f"{PROCESSED}/gene_mapping.tsv",
         log:
-            f"logs/build_cohort/{COHORT}.log",
+            f"{LOGS}/build_cohort.log",
         benchmark:
-            f"benchmarks/runs/build_cohort/{COHORT}.tsv"
+            f"{BENCH}/build_cohort.tsv"
         conda:
             "../../envs/data.yaml"
+        threads: 1
         resources:
-            mem_mb=8000,
+            mem_mb=memory(8000, per_input_mb=3),
+            runtime=minutes(60),
         script:
             "../scripts/build_cohort.py"
 
@@ -68,13 +78,15 @@ else:
             weights=f"{PROCESSED}/voom_weights.parquet",
             dropped_genes=f"{PROCESSED}/voom_dropped_genes.tsv",
         log:
-            f"logs/voom_expression/{COHORT}.log",
+            f"{LOGS}/voom_expression.log",
         benchmark:
-            f"benchmarks/runs/voom_expression/{COHORT}.tsv"
+            f"{BENCH}/voom_expression.tsv"
         conda:
             "../../envs/data.yaml"
+        threads: 1
         resources:
-            mem_mb=8000,
+            mem_mb=memory(4000, per_input_mb=6),
+            runtime=minutes(60),
         params:
             gene_universe=config["normalisation"]["gene_universe"],
         script:

@@ -174,6 +174,10 @@ rule gencode_gene_spans:
         "logs/download/gencode_gene_spans.log",
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(4000),
+        runtime=minutes(30),
     script:
         "../scripts/gencode_gene_spans.py"
 
@@ -202,6 +206,10 @@ rule symbol_synonyms:
         "logs/download/symbol_synonyms.log",
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(2000),
+        runtime=minutes(10),
     params:
         tax_id=DL["synonyms"]["tax_id"],
     script:

@@ -4,29 +4,32 @@
 rule figure:
     input:
         unpack(figure_inputs),
-        pairs="results/pairs.tsv",
+        pairs=f"{RESULTS}/pairs.tsv",
     output:
         png=report(
-            "results/figures/{figure}/{name}.png",
+            f"{RESULTS}/figures/{{figure}}/{{name}}.png",
             caption="../report/figure.rst",
             category=lambda wildcards: paper_figure(FIGURE_SPECS[wildcards.figure]),
             subcategory=lambda wildcards: wildcards.name.replace("__", " / "),
             labels=figure_labels,
         ),
-        pdf="results/figures/{figure}/{name}.pdf",
-        index="results/figures/{figure}/{name}.index.tsv",
+        pdf=f"{RESULTS}/figures/{{figure}}/{{name}}.pdf",
+        index=f"{RESULTS}/figures/{{figure}}/{{name}}.index.tsv",
     log:
-        "logs/figure/{figure}/{name}.log",
+        f"{LOGS}/figure/{{figure}}/{{name}}.log",
     wildcard_constraints:
         figure="|".join(FIGURE_SPECS),
+    group:
+        "figures"
     conda:
         "../../envs/figures.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, attempt: attempt * 2000,
-        runtime=lambda wildcards, attempt: attempt * 10,
+        mem_mb=memory(2000),
+        runtime=minutes(10),
     params:
         caption=lambda wildcards: figure_caption(wildcards),
+        results=lambda wildcards, output: output.png.split("/figures/")[0],
     script:
         "../scripts/figure.py"
 
@@ -34,36 +37,46 @@ rule figure:
 rule figure_index:
     input:
         figures=lambda wildcards: figure_targets("index.tsv"),
-        pairs="results/pairs.tsv",
+        pairs=f"{RESULTS}/pairs.tsv",
     output:
         report(
-            "results/figures/index.tsv",
+            f"{RESULTS}/figures/index.tsv",
             caption="../report/figure_index.rst",
             category="Figures index",
         ),
     log:
-        "logs/figure_index.log",
+        f"{LOGS}/figure_index.log",
     conda:
         "../../envs/figures.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(1000),
+        runtime=minutes(5),
     script:
         "../scripts/figure_index.py"
 
 
 rule who_benefits:
     input:
-        scores="results/pairs/{pair}/benefit_scores.tsv",
+        scores=f"{RESULTS}/pairs/{{pair}}/benefit_scores.tsv",
         samples=f"{PROCESSED}/samples.tsv",
     output:
         report(
-            "results/pairs/{pair}/who_benefits.tsv",
+            f"{RESULTS}/pairs/{{pair}}/who_benefits.tsv",
             caption="../report/who_benefits.rst",
             category="Who benefits",
             subcategory="{pair}",
         ),
     log:
-        "logs/who_benefits/{pair}.log",
+        f"{LOGS}/who_benefits/{{pair}}.log",
+    group:
+        "pair_downstream"
     conda:
         "../../envs/model.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(1000),
+        runtime=minutes(5),
     script:
         "../scripts/who_benefits.py"
 
@@ -73,24 +86,28 @@ rule provenance:
         unpack(provenance_inputs),
     output:
         versions=report(
-            "results/provenance/versions.tsv",
+            f"{RESULTS}/provenance/versions.tsv",
             caption="../report/provenance.rst",
             category="Provenance",
         ),
         inputs=report(
-            "results/provenance/inputs.tsv",
+            f"{RESULTS}/provenance/inputs.tsv",
             caption="../report/provenance.rst",
             category="Provenance",
         ),
         config=report(
-            "results/provenance/config.yaml",
+            f"{RESULTS}/provenance/config.yaml",
             caption="../report/provenance.rst",
             category="Provenance",
         ),
     log:
-        "logs/provenance.log",
+        f"{LOGS}/provenance.log",
     conda:
         "../../envs/figures.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(1000),
+        runtime=minutes(10),
     params:
         config=config,
     script:

@@ -2,11 +2,15 @@ checkpoint select_pairs:
     input:
         unpack(pair_selection_inputs),
     output:
-        "results/pairs.tsv",
+        f"{RESULTS}/pairs.tsv",
     log:
-        "logs/select_pairs.log",
+        f"{LOGS}/select_pairs.log",
     conda:
         "../../envs/model.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(2000, per_input_mb=5),
+        runtime=minutes(10),
     params:
         auto=config["pairs"]["auto"],
         min_cell_lines=config["pairs"]["min_cell_lines"],
@@ -18,37 +22,53 @@ rule prepare_pair:
     input:
         unpack(prepare_pair_inputs),
     output:
-        split="results/pairs/{pair}/split.tsv",
-        genes="results/pairs/{pair}/genes.tsv",
-        dropped="results/pairs/{pair}/dropped.tsv",
+        split=f"{RESULTS}/pairs/{{pair}}/split.tsv",
+        genes=f"{RESULTS}/pairs/{{pair}}/genes.tsv",
+        dropped=f"{RESULTS}/pairs/{{pair}}/dropped.tsv",
+        # the pair's slices of the cohort, read by the later per-pair jobs
+        expression=f"{RESULTS}/pairs/{{pair}}/expression.parquet",
+        outputs=f"{RESULTS}/pairs/{{pair}}/observed_outputs.parquet",
     log:
-        "logs/prepare_pair/{pair}.log",
+        f"{LOGS}/prepare_pair/{{pair}}.log",
+    group:
+        "pair_prepare"
     conda:
         "../../envs/model.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(2000, per_input_mb=5),
+        runtime=minutes(10),
     params:
         split=config["split"],
         genes=config["genes"],
+        # what runs on the split later, so a too small split is refused here
+        model=config["model"],
+        baselines=config["baselines"],
+        tuning=config["tuning"],
     script:
         "../scripts/prepare_pair.py"
 
 
 rule tune_pair:
     input:
-        **COHORT_MATRICES,
-        pairs="results/pairs.tsv",
-        split="results/pairs/{pair}/split.tsv",
-        genes="results/pairs/{pair}/genes.tsv",
+        **PAIR_SLICES,
+        pairs=f"{RESULTS}/pairs.tsv",
+        split=f"{RESULTS}/pairs/{{pair}}/split.tsv",
+        genes=f"{RESULTS}/pairs/{{pair}}/genes.tsv",
     output:
-        curve="results/pairs/{pair}/tuning_curve.tsv",
-        cv="results/pairs/{pair}/cross_validation.tsv",
-        chosen="results/pairs/{pair}/hyperparameters.json",
+        curve=f"{RESULTS}/pairs/{{pair}}/tuning_curve.tsv",
+        cv=f"{RESULTS}/pairs/{{pair}}/cross_validation.tsv",
+        chosen=f"{RESULTS}/pairs/{{pair}}/hyperparameters.json",
     log:
-        "logs/tune_pair/{pair}.log",
+        f"{LOGS}/tune_pair/{{pair}}.log",
     benchmark:
-        "benchmarks/runs/tune_pair/{pair}.tsv"
+        f"{BENCH}/tune_pair/{{pair}}.tsv"
     conda:
         "../../envs/model.yaml"
     threads: 1
+    resources:
+        mem_mb=memory(2000, per_input_mb=5),
+        runtime=minutes(120),
     params:
         model=config["model"],
         tuning=config["tuning"],
@@ -58,20 +78,23 @@ rule tune_pair:
 
 rule train_pair:
     input:
-        **COHORT_MATRICES,
-        pairs="results/pairs.tsv",
-        split="results/pairs/{pair}/split.tsv",
-        genes="results/pairs/{pair}/genes.tsv",
-        chosen="results/pairs/{pair}/hyperparameters.json",
+        **PAIR_SLICES,
+        pairs=f"{RESULTS}/pairs.tsv",
+        split=f"{RESULTS}/pairs/{{pair}}/split.tsv",
+        genes=f"{RESULTS}/pairs/{{pair}}/genes.tsv",
+        chosen=f"{RESULTS}/pairs/{{pair}}/hyperparameters.json",
     output:
-        models=directory("results/models/{pair}"),
+        models=directory(f"{RESULTS}/models/{{pair}}"),
     log:
-        "logs/train_pair/{pair}.log",
+        f"{LOGS}/train_pair/{{pair}}.log",
     benchmark:
-        "benchmarks/runs/train_pair/{pair}.tsv"
+        f"{BENCH}/train_pair/{{pair}}.tsv"
     conda:
         "../../envs/model.yaml"
     threads: 1
+    resources:
+        mem_mb=memory(2000, per_input_mb=5),
+        runtime=minutes(120),
     params:
         model=config["model"],
     script:
@@ -80,22 +103,25 @@ rule train_pair:
 
 rule baselines_pair:
     input:
-        **COHORT_MATRICES,
+        **PAIR_SLICES,
         samples=f"{PROCESSED}/samples.tsv",
-        pairs="results/pairs.tsv",
-        split="results/pairs/{pair}/split.tsv",
-        genes="results/pairs/{pair}/genes.tsv",
+        pairs=f"{RESULTS}/pairs.tsv",
+        split=f"{RESULTS}/pairs/{{pair}}/split.tsv",
+        genes=f"{RESULTS}/pairs/{{pair}}/genes.tsv",
     output:
-        predictions="results/pairs/{pair}/baseline_predictions.tsv",
-        settings="results/pairs/{pair}/baseline_settings.tsv",
-        ridge="results/pairs/{pair}/ridge_model.json",
+        predictions=f"{RESULTS}/pairs/{{pair}}/baseline_predictions.tsv",
+        settings=f"{RESULTS}/pairs/{{pair}}/baseline_settings.tsv",
+        ridge=f"{RESULTS}/pairs/{{pair}}/ridge_model.json",
     log:
-        "logs/baselines_pair/{pair}.log",
+        f"{LOGS}/baselines_pair/{{pair}}.log",
     benchmark:
-        "benchmarks/runs/baselines_pair/{pair}.tsv"
+        f"{BENCH}/baselines_pair/{{pair}}.tsv"
     conda:
         "../../envs/model.yaml"
     threads: 1
+    resources:
+        mem_mb=memory(2000, per_input_mb=5),
+        runtime=minutes(60),
     params:
         baselines=config["baselines"],
     script:
@@ -104,26 +130,32 @@ rule baselines_pair:
 
 rule evaluate_pair:
     input:
-        **COHORT_MATRICES,
+        **PAIR_SLICES,
         samples=f"{PROCESSED}/samples.tsv",
-        pairs="results/pairs.tsv",
-        split="results/pairs/{pair}/split.tsv",
-        models="results/models/{pair}",
-        baselines="results/pairs/{pair}/baseline_predictions.tsv",
+        pairs=f"{RESULTS}/pairs.tsv",
+        split=f"{RESULTS}/pairs/{{pair}}/split.tsv",
+        models=f"{RESULTS}/models/{{pair}}",
+        baselines=f"{RESULTS}/pairs/{{pair}}/baseline_predictions.tsv",
     output:
-        metrics="results/pairs/{pair}/metrics.tsv",
-        comparison="results/pairs/{pair}/comparison.tsv",
-        scores="results/pairs/{pair}/benefit_scores.tsv",
-        effects="results/pairs/{pair}/gene_effects.tsv",
-        top_genes="results/pairs/{pair}/top_genes.tsv",
-        concordance="results/pairs/{pair}/effect_concordance.tsv",
-        group_tests="results/pairs/{pair}/score_group_tests.tsv",
-        missing="results/pairs/{pair}/missing_genes.tsv",
-        predictions="results/pairs/{pair}/predictions.tsv",
+        metrics=f"{RESULTS}/pairs/{{pair}}/metrics.tsv",
+        comparison=f"{RESULTS}/pairs/{{pair}}/comparison.tsv",
+        scores=f"{RESULTS}/pairs/{{pair}}/benefit_scores.tsv",
+        effects=f"{RESULTS}/pairs/{{pair}}/gene_effects.tsv",
+        top_genes=f"{RESULTS}/pairs/{{pair}}/top_genes.tsv",
+        concordance=f"{RESULTS}/pairs/{{pair}}/effect_concordance.tsv",
+        group_tests=f"{RESULTS}/pairs/{{pair}}/score_group_tests.tsv",
+        missing=f"{RESULTS}/pairs/{{pair}}/missing_genes.tsv",
+        predictions=f"{RESULTS}/pairs/{{pair}}/predictions.tsv",
     log:
-        "logs/evaluate_pair/{pair}.log",
+        f"{LOGS}/evaluate_pair/{{pair}}.log",
+    group:
+        "pair_downstream"
     conda:
         "../../envs/model.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(2000, per_input_mb=5),
+        runtime=minutes(30),
     params:
         max_missing_fraction=config["scoring"]["max_missing_fraction"],
     script:
@@ -132,42 +164,52 @@ rule evaluate_pair:
 
 rule compare_pairs:
     input:
-        pairs="results/pairs.tsv",
-        metrics=per_pair("results/pairs/{pair}/metrics.tsv"),
-        comparison=per_pair("results/pairs/{pair}/comparison.tsv"),
-        concordance=per_pair("results/pairs/{pair}/effect_concordance.tsv"),
+        pairs=f"{RESULTS}/pairs.tsv",
+        metrics=per_pair(f"{RESULTS}/pairs/{{pair}}/metrics.tsv"),
+        comparison=per_pair(f"{RESULTS}/pairs/{{pair}}/comparison.tsv"),
+        concordance=per_pair(f"{RESULTS}/pairs/{{pair}}/effect_concordance.tsv"),
     output:
         metrics=report(
-            "results/metrics.tsv",
+            f"{RESULTS}/metrics.tsv",
             caption="../report/metrics.rst",
             category="Model performance",
         ),
         comparison=report(
-            "results/comparison.tsv",
+            f"{RESULTS}/comparison.tsv",
             caption="../report/comparison.rst",
             category="Model performance",
         ),
-        concordance="results/effect_concordance.tsv",
-        concordance_test="results/effect_concordance_test.tsv",
+        concordance=f"{RESULTS}/effect_concordance.tsv",
+        concordance_test=f"{RESULTS}/effect_concordance_test.tsv",
     log:
-        "logs/compare_pairs.log",
+        f"{LOGS}/compare_pairs.log",
     conda:
         "../../envs/model.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(1000),
+        runtime=minutes(10),
     script:
         "../scripts/compare_pairs.py"
 
 
 rule score_cohort:
     input:
-        models="results/models/{pair}",
+        models=f"{RESULTS}/models/{{pair}}",
         expression=cohort_to_score,
     output:
-        scores="results/scores/{pair}/{cohort}.tsv",
-        missing="results/scores/{pair}/{cohort}.missing_genes.tsv",
+        scores=f"{RESULTS}/scores/{{pair}}/{{cohort}}.tsv",
+        missing=f"{RESULTS}/scores/{{pair}}/{{cohort}}.missing_genes.tsv",
     log:
-        "logs/score_cohort/{pair}/{cohort}.log",
+        f"{LOGS}/score_cohort/{{pair}}/{{cohort}}.log",
+    group:
+        "pair_downstream"
     conda:
         "../../envs/model.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(1000, per_input_mb=5),
+        runtime=minutes(10),
     params:
         kind=lambda wildcards: config["scoring"]["cohorts"][wildcards.cohort]["kind"],
         max_missing_fraction=config["scoring"]["max_missing_fraction"],

@@ -1,7 +1,7 @@
 # PDX validation data (Gao et al. 2015; FORGE_METHOD §5): workbook → pseudo-counts, voom
 # logCPM and response tables of one tumour type and treatment (config section `pdx`).
 PDX = config["pdx"]
-PDX_PROCESSED = "resources/processed/pdx"
+PDX_PROCESSED = f"{PROCESSED}/pdx"
 PDX_OUTPUTS = {
     "pseudocounts": f"{PDX_PROCESSED}/pseudocounts.parquet",
     "expression": f"{PDX_PROCESSED}/expression.parquet",
@@ -45,13 +45,15 @@ rule pdx_process:
     output:
         **PDX_OUTPUTS,
     log:
-        "logs/pdx_process.log",
+        f"{LOGS}/pdx_process.log",
     benchmark:
-        "benchmarks/runs/pdx_process.tsv"
+        f"{BENCH}/pdx_process.tsv"
     conda:
         "../../envs/data.yaml"
+    threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=memory(4000),
+        runtime=minutes(30),
     params:
         settings=PDX,
     script:

@@ -1,7 +1,7 @@
 # Tahoe-100M pseudo-bulk (FORGE_METHOD section 5): one streaming job per plate, a combine
 # step (alias mapping, samples, QC), then voom of DMSO and treated samples separately.
 TAHOE = config["tahoe"]
-TAHOE_OUT = "resources/processed/tahoe"
+TAHOE_OUT = f"{PROCESSED}/tahoe"
 TAHOE_PLATE_FILE = (
     "tahoe/plate{plate}_filt_Vevo_Tahoe100M_WServicesFrom_ParseGigalab.h5ad"
 )
@@ -29,16 +29,17 @@ rule tahoe_pseudobulk_plate:
         samples=f"{TAHOE_PLATE_OUT}.samples.tsv",
         qc=f"{TAHOE_PLATE_OUT}.qc.tsv",
     log:
-        "logs/tahoe/pseudobulk_plate{plate}.log",
+        f"{LOGS}/tahoe/pseudobulk_plate{{plate}}.log",
     benchmark:
-        "benchmarks/runs/tahoe/pseudobulk_plate{plate}.tsv"
+        f"{BENCH}/tahoe/pseudobulk_plate{{plate}}.tsv"
     wildcard_constraints:
         plate=r"\d+",
     conda:
         "../../envs/data.yaml"
     threads: 1
     resources:
-        mem_mb=3000,
+        mem_mb=memory(3000),
+        runtime=minutes(180),
     params:
         drug=TAHOE["drug"],
         control=TAHOE["control"],
@@ -58,9 +59,13 @@ rule tahoe_combine:
         gene_mapping=f"{TAHOE_OUT}/gene_mapping.tsv",
         qc=f"{TAHOE_OUT}/qc.tsv",
     log:
-        "logs/tahoe/combine.log",
+        f"{LOGS}/tahoe/combine.log",
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(1000, per_input_mb=4),
+        runtime=minutes(10),
     params:
         min_cells=TAHOE["min_cells"],
     script:
@@ -75,9 +80,13 @@ rule tahoe_voom:
         dmso=f"{TAHOE_OUT}/expression_dmso.parquet",
         treated=f"{TAHOE_OUT}/expression_treated.parquet",
     log:
-        "logs/tahoe/voom.log",
+        f"{LOGS}/tahoe/voom.log",
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(2000, per_input_mb=6),
+        runtime=minutes(30),
     params:
         control=TAHOE["control"],
     script:

@@ -2,7 +2,7 @@
 # model; the paper's tests for the paper's, a balanced and the ridge baseline's score; one
 # summary across cohorts and pairs. Library: scripts/forge/validation/ (run.py drives the rules).
 VALIDATION = config["validation"]
-VALIDATION_OUT = "results/validation"
+VALIDATION_OUT = f"{RESULTS}/validation"
 TAHOE_VALIDATION_TABLES = (
     "scores",
     "missing_genes",
@@ -23,25 +23,27 @@ rule validate_tahoe_pair:
         treated=f"{TAHOE_OUT}/expression_treated.parquet",
         counts=f"{TAHOE_OUT}/pseudobulk_counts.parquet",
         samples=f"{TAHOE_OUT}/samples.tsv",
-        pairs="results/pairs.tsv",
-        models="results/models/{pair}",
-        scores="results/pairs/{pair}/benefit_scores.tsv",
-        ridge="results/pairs/{pair}/ridge_model.json",
+        pairs=f"{RESULTS}/pairs.tsv",
+        models=f"{RESULTS}/models/{{pair}}",
+        scores=f"{RESULTS}/pairs/{{pair}}/benefit_scores.tsv",
+        ridge=f"{RESULTS}/pairs/{{pair}}/ridge_model.json",
     output:
         **{
             name: f"{VALIDATION_OUT}/tahoe/{{pair}}/{name}.tsv"
             for name in TAHOE_VALIDATION_TABLES
         },
     log:
-        "logs/validate_tahoe_pair/{pair}.log",
+        f"{LOGS}/validate_tahoe_pair/{{pair}}.log",
     benchmark:
-        "benchmarks/runs/validate_tahoe_pair/{pair}.tsv"
+        f"{BENCH}/validate_tahoe_pair/{{pair}}.tsv"
+    group:
+        "pair_validation"
     conda:
         "../../envs/validation.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, input, attempt: attempt * max(2000, 8 * input.size_mb),
-        runtime=lambda wildcards, attempt: attempt * 30,
+        mem_mb=memory(2000, per_input_mb=8),
+        runtime=minutes(30),
     params:
         settings=VALIDATION["tahoe"],
         control=config["tahoe"]["control"],
@@ -55,23 +57,25 @@ rule validate_pdx_pair:
         expression=f"{PDX_PROCESSED}/expression.parquet",
         response=f"{PDX_PROCESSED}/response.tsv",
         grid=f"{PDX_PROCESSED}/sensitivity_expression.parquet",
-        pairs="results/pairs.tsv",
-        models="results/models/{pair}",
-        scores="results/pairs/{pair}/benefit_scores.tsv",
-        ridge="results/pairs/{pair}/ridge_model.json",
+        pairs=f"{RESULTS}/pairs.tsv",
+        models=f"{RESULTS}/models/{{pair}}",
+        scores=f"{RESULTS}/pairs/{{pair}}/benefit_scores.tsv",
+        ridge=f"{RESULTS}/pairs/{{pair}}/ridge_model.json",
     output:
         **{
             name: f"{VALIDATION_OUT}/pdx/{{pair}}/{name}.tsv"
             for name in PDX_VALIDATION_TABLES
         },
     log:
-        "logs/validate_pdx_pair/{pair}.log",
+        f"{LOGS}/validate_pdx_pair/{{pair}}.log",
+    group:
+        "pair_validation"
     conda:
         "../../envs/validation.yaml"
     threads: 1
     resources:
-        mem_mb=lambda wildcards, input, attempt: attempt * max(1000, 8 * input.size_mb),
-        runtime=lambda wildcards, attempt: attempt * 20,
+        mem_mb=memory(1000, per_input_mb=8),
+        runtime=minutes(20),
     params:
         settings=VALIDATION["pdx"],
         default=(
@@ -93,8 +97,12 @@ rule summarise_validation:
         ),
         composition=f"{VALIDATION_OUT}/score_composition.tsv",
     log:
-        "logs/summarise_validation.log",
+        f"{LOGS}/summarise_validation.log",
     conda:
         "../../envs/validation.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(1000),
+        runtime=minutes(10),
     script:
         "../scripts/summarise_validation.py"

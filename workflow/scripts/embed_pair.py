@@ -12,9 +12,9 @@ pair = pair_record(smk.input.pairs, smk.wildcards.pair)
 dependency_column, ic50_column = output_columns(pair)[:2]
 with blas_threads(smk):
     models = joint_replicates(smk.input.models)
-    expression = read_parquet_matrix(smk.input.expression)
-    dependency = read_parquet_matrix(smk.input.dependency)[pair["target"]].rename(dependency_column)
-    response = read_parquet_matrix(smk.input.response)[pair["drug"]].rename(ic50_column)
+    expression = read_parquet_matrix(smk.input.expression)  # the pair's genes, every cohort sample
+    outputs = read_parquet_matrix(smk.input.outputs)  # observed outputs of every measured sample
+    dependency, response = outputs[dependency_column], outputs[ic50_column]
     scores = read_tsv_indexed(smk.input.scores, "sample")
     reported, consensus = embed_pair(models, expression, scores, dependency, response,
                                      smk.params.max_missing_fraction)

@@ -1,7 +1,7 @@
 """Adapter of rules figure_pair, figure_pairs and figure_validation: draw one registered figure.
 
 Reads only the tables the figure's spec names (forge.figures.registry), writes PNG, PDF and the
-figure's rows of results/figures/index.tsv (paper panel → file → tables, and whether it was drawn).
+figure's rows of results/<run>/figures/index.tsv (paper panel → file → tables, and whether it was drawn).
 """
 
 import pandas as pd
@@ -16,7 +16,7 @@ smk = snakemake  # noqa: F821
 log = setup_rule_logging(smk, f"figure {smk.wildcards.figure}")
 spec = load_all()[smk.wildcards.figure]
 pairs = pd.read_csv(smk.input.pairs, sep="\t")["name"].tolist()
-paths = table_paths(spec, smk.wildcards.name, pairs)
+paths = table_paths(spec, smk.wildcards.name, pairs, root=smk.params.results)
 tables = read_tables(paths)
 fig, panels = spec.draw(tables, smk.wildcards.name)
 save_figure(fig, smk.output.png, smk.output.pdf)

@@ -1,4 +1,4 @@
-"""Adapter of rule figure_index: every figure's panel rows in one table (results/figures/index.tsv)."""
+"""Adapter of rule figure_index: every figure's panel rows in one table (results/<run>/figures/index.tsv)."""
 
 import pandas as pd
 

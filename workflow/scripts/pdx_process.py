@@ -1,4 +1,4 @@
-"""Snakemake adapter: Gao 2015 PDX workbook → resources/processed/pdx/.
+"""Snakemake adapter: Gao 2015 PDX workbook → resources/processed/<run>/pdx/.
 
 Named inputs: either ``workbook`` (nm.3954-S2.xlsx) or ``fpkm``, ``raw_data`` and
 ``curve_metrics`` (the three sheets as CSV); ``gene_spans``; optional ``synonyms``.

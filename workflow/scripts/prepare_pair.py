@@ -1,16 +1,22 @@
 """Rule adapter: cell-line split and training-only gene selection for one pair."""
 
-from pathlib import Path
 
 
 import pandas as pd
 
-from forge.modelling.model import select_correlated_genes, split_by_lineage, split_samples
 from forge.io import InputFormatError, read_parquet_matrix, write_tsv
-from forge.modelling.pair_data import assemble_outputs
+from forge.modelling.model import (
+    check_split_sizes,
+    read_fixed_split,
+    select_correlated_genes,
+    split_by_lineage,
+    split_requirements,
+    split_samples,
+)
+from forge.modelling.pair_data import assemble_outputs, write_pair_slices
 from forge.modelling.pairs import pair_record
+from forge.normalise import read_gene_universe
 from forge.rules import setup_rule_logging
-from forge.modelling.model import read_fixed_split
 
 
 def main(smk) -> None:
@@ -31,15 +37,24 @@ def main(smk) -> None:
     elif settings["scheme"] == "lineage":
         samples = pd.read_csv(smk.input.samples, sep="\t", index_col="ModelID")
         lineage = samples["OncotreeLineage"].reindex(outputs.index)
-        split = split_by_lineage(lineage, settings["test_fraction"], settings["seed"])
+        split = split_by_lineage(lineage, settings["test_fraction"], settings["seed"], pair=pair["name"])
         held_out = sorted(lineage[split == "test"].fillna("(missing lineage)").unique())
         log.info("lineage-blind split; held-out lineages: %s", ", ".join(held_out))
     else:
-        split = split_samples(outputs.index, settings["test_fraction"], settings["seed"])
+        split = split_samples(outputs.index, settings["test_fraction"], settings["seed"], pair=pair["name"])
+    # refuse here, before any fitting, a split too small for what the configuration runs on it
+    counted = outputs.loc[split.index]
+    if pair.get("extra_drugs") and "multi_drug" in smk.params.model["kinds"]:
+        complete = counted.notna().all(axis=1)
+        counted = counted.assign(**{"every drug (multi_drug model)": complete.where(complete)})
+    key = "split.file" if "split_file" in smk.input.keys() else "split.test_fraction"
+    check_split_sizes(split, pair["name"], counted, split_requirements(smk.params), key=key,
+                      value=None if key == "split.file" else settings["test_fraction"])
     train = split.index[split == "train"]
 
     if "genes_file" in smk.input.keys():
-        listed = [g.strip() for g in Path(smk.input.genes_file).read_text().split() if g.strip()]
+        # one or more symbols per line, read under the text input policy (BOM, CRLF, gzip)
+        listed = [g for line in read_gene_universe(smk.input.genes_file) for g in line.split()]
         absent = [g for g in listed if g not in expression.columns]
         if absent:
             raise InputFormatError(f"{smk.input.genes_file}: {len(absent)} genes have no expression column, e.g. {absent[:5]}")
@@ -53,6 +68,8 @@ def main(smk) -> None:
             expression.loc[train], outputs.loc[train, columns], smk.params.genes["n_per_target"], forced
         )
     log.info("%d train / %d test samples, %d genes", len(train), (split == "test").sum(), len(genes))
+    write_pair_slices(expression, dependency, response, pair, genes.index.tolist(), smk.output.expression,
+                      smk.output.outputs)
     write_tsv(split.reset_index(), smk.output.split)
     write_tsv(genes.reset_index(), smk.output.genes)
     write_tsv(dropped, smk.output.dropped)

@@ -9,8 +9,8 @@ A figure is a function ``draw(tables, name) -> (Figure, panels)`` registered wit
   (scope ``validation``).
 * ``panels``: for every panel letter of the spec, ``"drawn"`` or the reason it could not be drawn.
 
-The figure rules write ``results/figures/<figure>/<name>.{png,pdf}`` and one index row per panel;
-``results/figures/index.tsv`` maps paper figure and panel → file → the tables it was drawn from.
+The figure rules write ``results/<run>/figures/<figure>/<name>.{png,pdf}`` and one index row per panel;
+``results/<run>/figures/index.tsv`` maps paper figure and panel → file → the tables it was drawn from.
 """
 
 from __future__ import annotations
@@ -26,41 +26,41 @@ from forge.io import read_tsv_or_empty
 #: Table key → path pattern ({pair}, {cohort}); every table is a TSV the workflow wrote.
 TABLES: dict[str, str] = {
     # per pair (modelling)
-    "benefit_scores": "results/pairs/{pair}/benefit_scores.tsv",
-    "metrics": "results/pairs/{pair}/metrics.tsv",
-    "comparison": "results/pairs/{pair}/comparison.tsv",
-    "split": "results/pairs/{pair}/split.tsv",
-    "tuning_curve": "results/pairs/{pair}/tuning_curve.tsv",
-    "gene_effects": "results/pairs/{pair}/gene_effects.tsv",
-    "top_genes": "results/pairs/{pair}/top_genes.tsv",
-    "effect_concordance": "results/pairs/{pair}/effect_concordance.tsv",
-    "score_group_tests": "results/pairs/{pair}/score_group_tests.tsv",
-    "baseline_predictions": "results/pairs/{pair}/baseline_predictions.tsv",
-    "predictions": "results/pairs/{pair}/predictions.tsv",
+    "benefit_scores": "pairs/{pair}/benefit_scores.tsv",
+    "metrics": "pairs/{pair}/metrics.tsv",
+    "comparison": "pairs/{pair}/comparison.tsv",
+    "split": "pairs/{pair}/split.tsv",
+    "tuning_curve": "pairs/{pair}/tuning_curve.tsv",
+    "gene_effects": "pairs/{pair}/gene_effects.tsv",
+    "top_genes": "pairs/{pair}/top_genes.tsv",
+    "effect_concordance": "pairs/{pair}/effect_concordance.tsv",
+    "score_group_tests": "pairs/{pair}/score_group_tests.tsv",
+    "baseline_predictions": "pairs/{pair}/baseline_predictions.tsv",
+    "predictions": "pairs/{pair}/predictions.tsv",
     # per pair (analysis)
-    "embedding": "results/pairs/{pair}/embedding.tsv",
-    "clusters": "results/pairs/{pair}/clusters.tsv",
-    "cluster_summary": "results/pairs/{pair}/cluster_summary.tsv",
-    "cluster_lineages": "results/pairs/{pair}/cluster_lineages.tsv",
-    "sensitive_clusters": "results/pairs/{pair}/sensitive_clusters.tsv",
-    "de_score_groups": "results/pairs/{pair}/de_score_groups.tsv",
-    "de_sensitive_clusters": "results/pairs/{pair}/de_sensitive_clusters.tsv",
-    "enrichment": "results/pairs/{pair}/enrichment.tsv",
+    "embedding": "pairs/{pair}/embedding.tsv",
+    "clusters": "pairs/{pair}/clusters.tsv",
+    "cluster_summary": "pairs/{pair}/cluster_summary.tsv",
+    "cluster_lineages": "pairs/{pair}/cluster_lineages.tsv",
+    "sensitive_clusters": "pairs/{pair}/sensitive_clusters.tsv",
+    "de_score_groups": "pairs/{pair}/de_score_groups.tsv",
+    "de_sensitive_clusters": "pairs/{pair}/de_sensitive_clusters.tsv",
+    "enrichment": "pairs/{pair}/enrichment.tsv",
     # across pairs
-    "pairs": "results/pairs.tsv",
-    "all_comparison": "results/comparison.tsv",
-    "all_metrics": "results/metrics.tsv",
-    "all_concordance": "results/effect_concordance.tsv",
-    "concordance_test": "results/effect_concordance_test.tsv",
-    "umap": "results/embedding_umap.tsv",
+    "pairs": "pairs.tsv",
+    "all_comparison": "comparison.tsv",
+    "all_metrics": "metrics.tsv",
+    "all_concordance": "effect_concordance.tsv",
+    "concordance_test": "effect_concordance_test.tsv",
+    "umap": "embedding_umap.tsv",
     # validation, per cohort and pair
-    "validation_scores": "results/validation/{cohort}/{pair}/scores.tsv",
-    "validation_tests": "results/validation/{cohort}/{pair}/tests.tsv",
-    "tahoe_strength": "results/validation/tahoe/{pair}/response_strength.tsv",
-    "tahoe_de": "results/validation/tahoe/{pair}/de.tsv",
-    "pdx_mrecist": "results/validation/pdx/{pair}/mrecist.tsv",
-    "pdx_sensitivity": "results/validation/pdx/{pair}/sensitivity.tsv",
-    "validation_summary": "results/validation/summary.tsv",
+    "validation_scores": "validation/{cohort}/{pair}/scores.tsv",
+    "validation_tests": "validation/{cohort}/{pair}/tests.tsv",
+    "tahoe_strength": "validation/tahoe/{pair}/response_strength.tsv",
+    "tahoe_de": "validation/tahoe/{pair}/de.tsv",
+    "pdx_mrecist": "validation/pdx/{pair}/mrecist.tsv",
+    "pdx_sensitivity": "validation/pdx/{pair}/sensitivity.tsv",
+    "validation_summary": "validation/summary.tsv",
 }
 
 #: Figure scopes and the ``name`` wildcard they take.
@@ -116,16 +116,17 @@ def register(name: str, scope: str, tables: tuple[str, ...], panels: dict[str, t
     return decorate
 
 
-def table_paths(spec: FigureSpec, name: str, pairs: list[str]) -> dict[str, list[str]]:
-    """Files of every table the figure reads, for the figure named ``name``."""
+def table_paths(spec: FigureSpec, name: str, pairs: list[str], root: str = "results") -> dict[str, list[str]]:
+    """Files of every table the figure reads, for the figure named ``name``, under the run's
+    results directory ``root`` (``results/<run_name>`` in the workflow)."""
     cohort, pair = (name.split("__", 1) if spec.scope == "validation" else ("", name))
     paths = {}
     for key in spec.tables:
         pattern = TABLES[key.removesuffix("@pairs")]
         if key.endswith("@pairs"):
-            paths[key] = [pattern.format(pair=p, cohort=cohort) for p in pairs]
+            paths[key] = [f"{root}/" + pattern.format(pair=p, cohort=cohort) for p in pairs]
         else:
-            paths[key] = [pattern.format(pair=pair, cohort=cohort)]
+            paths[key] = [f"{root}/" + pattern.format(pair=pair, cohort=cohort)]
     return paths
 
 

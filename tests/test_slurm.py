@@ -1,0 +1,123 @@
+"""Cluster execution: profiles/slurm on a real one-node SLURM, results equal to a local run's.
+
+SLURM (Debian's slurm-wlm) and munge are installed with apt when missing; the daemons run as this
+test's own processes with a configuration in a temporary directory (tests/slurm_cluster.py) and
+are stopped by their PIDs. The test skips only where SLURM is missing and cannot be installed
+(not root, no apt-get); a cluster that is installed but does not start is a failure.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, copy_workflow
+from slurm_cluster import LocalSlurm, SlurmUnavailable, ensure_installed
+
+RULE_FILES = sorted((REPO / "workflow/rules").glob("*.smk"))
+
+
+def rule_blocks() -> dict[str, str]:
+    """Rule name → the text of its definition, from every rule file."""
+    blocks = {}
+    for path in RULE_FILES:
+        text = path.read_text()
+        starts = [(m.start(), m.group(2)) for m in re.finditer(r"^\s*(rule|checkpoint) (\w+):", text, re.M)]
+        for (start, name), (end, _) in zip(starts, starts[1:] + [(len(text), "")]):
+            blocks[name] = text[start:end]
+    return blocks
+
+
+def local_rules() -> set[str]:
+    names = set()
+    for path in RULE_FILES:
+        for block in re.findall(r"^localrules:\n((?:\s+\w+,?\n)+)", path.read_text(), re.M):
+            names |= set(re.findall(r"\w+", block))
+    return names
+
+
+def test_every_job_rule_declares_threads_memory_and_runtime() -> None:
+    blocks, local = rule_blocks(), local_rules()
+    assert {"download_depmap", "download_all"} <= local  # downloads stay on the submitting host
+    jobs = {name: block for name, block in blocks.items() if name not in local and name != "all"}
+    assert len(jobs) >= 30
+    for name, block in jobs.items():
+        for directive in (r"threads:", r"mem_mb=", r"runtime="):
+            assert re.search(directive, block), f"rule {name} does not declare {directive.rstrip(':=')}"
+    grouped = {name for name, block in jobs.items() if re.search(r"\bgroup:", block)}
+    assert {"embed_pair", "cluster_pair", "de_pair", "enrich_pair", "evaluate_pair"} <= grouped
+
+
+def test_slurm_profile_settings() -> None:
+    profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
+    assert profile["executor"] == "slurm"
+    assert profile["slurm-status-command"] == "squeue"  # works without accounting (slurmdbd)
+    assert profile["retries"] >= 1 and profile["latency-wait"] >= 30
+    components = dict(item.split("=") for item in profile["group-components"])
+    groups = {m for block in rule_blocks().values() for m in re.findall(r'group:\s*"(\w+)"', block)}
+    assert set(components) == groups
+    requirements = (REPO / "envs/requirements.txt").read_text()
+    assert re.search(r"^snakemake-executor-plugin-slurm==\d", requirements, re.M)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory):
+    try:
+        ensure_installed()
+    except SlurmUnavailable as why:
+        pytest.skip(f"no SLURM here: {why}")
+    slurm = LocalSlurm(tmp_path_factory.mktemp("slurm"))
+    try:
+        slurm.start()
+    except SlurmUnavailable:
+        slurm.stop()
+        raise
+    yield slurm
+    slurm.stop()
+
+
+def output_files(run: Path, name: str) -> dict[str, bytes]:
+    """Every output of the run (results and processed data), not logs or benchmarks."""
+    files = {}
+    for root in (run / "results" / name, run / "resources" / "processed" / name):
+        for path in sorted(root.rglob("*")):
+            if path.is_file():
+                files[str(path.relative_to(run))] = path.read_bytes()
+    return files
+
+
+# provenance/config.yaml and inputs.tsv name the run's paths and checksums only; versions.tsv
+# records the executor and the host's package versions: equal here, but not a result.
+NOT_RESULTS = ("results/small/provenance/",)
+
+
+def test_demo_on_slurm_equals_local_run(cluster: LocalSlurm, small_run: Path, tmp_path: Path) -> None:
+    workdir = copy_workflow(tmp_path / "wf")
+    command = [
+        sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", "--configfile", "config/small.yaml",
+        # the one-node test cluster has no accounting: no account to give or guess
+        "--slurm-no-account", "--slurm-init-seconds-before-status-checks", "2",
+    ]
+    done = subprocess.run(command, cwd=workdir, env=cluster.environment(), capture_output=True, text=True,
+                          timeout=1800)
+    assert done.returncode == 0, f"{done.stderr[-4000:]}\n{cluster.logs()}"
+    assert "submitted with SLURM jobid" in done.stderr
+
+    local, on_slurm = output_files(small_run, "small"), output_files(workdir, "small")
+    assert len(local) > 100 and set(local) == set(on_slurm)
+    differ = sorted(f for f in local if local[f] != on_slurm[f] and not f.startswith(NOT_RESULTS))
+    assert not differ, f"{len(differ)} files differ between the local and the SLURM run: {differ[:10]}"
+
+    # every job was a SLURM job with its own memory request, not the whole node
+    queue = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%i|%T|%m"],
+                           env=cluster.environment(), capture_output=True, text=True, check=True)
+    jobs = [line.split("|") for line in queue.stdout.split()]
+    assert len(jobs) >= 15 and {state for _, state, _ in jobs} == {"COMPLETED"}
+    node_memory = int(re.search(r"RealMemory=(\d+)", cluster.conf.read_text()).group(1))
+    requested = [int(re.match(r"(\d+)M", memory).group(1)) for _, _, memory in jobs]
+    assert max(requested) < node_memory / 2, requested
