@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pylimma import voom
+from scipy import interpolate
+from statsmodels.nonparametric.smoothers_lowess import lowess as sm_lowess
 
 from forge.io import InputFormatError, read_text_lines
 
@@ -16,12 +18,17 @@ __all__ = [
     "filter_genes",
     "filter_low_expression",
     "fit_scaling",
+    "voom_intercept_arrays",
     "voom_logcpm",
     "zero_sd_genes",
     "zscore",
 ]
 
 log = logging.getLogger(__name__)
+
+
+# Elements (genes × samples) per block of the chunked voom: ~16 MB of float64 per temporary.
+_VOOM_BLOCK_ELEMENTS = 2**21
 
 
 def voom_logcpm(
@@ -47,6 +54,14 @@ def voom_logcpm(
         log2-CPM, samples × genes, same labels as ``counts``.
     weights
         voom precision weights, samples × genes.
+
+    Notes
+    -----
+    Computed by :func:`voom_intercept_arrays` gene block by gene block (memory: the two
+    outputs plus a few blocks, instead of a dozen full-size temporaries); the result agrees
+    with pylimma's ``voom(counts.T, design=None, lib_size=..., adaptive_span=False)`` to
+    rounding (~1e-13 relative). Both outputs are views of genes × samples C-ordered arrays,
+    so each gene's column is contiguous.
     """
     values = counts.to_numpy(dtype=np.float64)
     if values.ndim != 2 or values.shape[0] < 2 or values.shape[1] < 2:
@@ -62,13 +77,127 @@ def voom_logcpm(
     empty = counts.index[library_size <= 0]
     if len(empty):
         raise ValueError(f"samples with zero total counts cannot be voom-normalised: {list(empty)[:10]}")
-    # pylimma follows limma's orientation: genes × samples in, genes × samples out (a dict of
-    # ndarrays). adaptive_span=False is essential: pylimma defaults to True, which changes the
-    # lowess span of the mean-variance trend and gives weights ~20% off R limma's voom
-    # (whose adaptive.span defaults to FALSE); E is unaffected, which hides the difference.
-    result = voom(values.T, design=None, lib_size=library_size, adaptive_span=False)
-    expression = pd.DataFrame(result["E"].T, index=counts.index, columns=counts.columns)
-    weights = pd.DataFrame(result["weights"].T, index=counts.index, columns=counts.columns)
+    expression, weights = voom_intercept_arrays(values, library_size)
+    # genes × samples C-order → samples × genes views: pandas keeps them as its block, no copy
+    return (
+        pd.DataFrame(expression.T, index=counts.index, columns=counts.columns, copy=False),
+        pd.DataFrame(weights.T, index=counts.index, columns=counts.columns, copy=False),
+    )
+
+
+def voom_intercept_arrays(
+    counts: np.ndarray, library_size: np.ndarray, span: float = 0.5
+) -> tuple[np.ndarray, np.ndarray]:
+    """limma voom with an intercept-only design on a samples × genes array, block by block.
+
+    The special case of pylimma's / R limma's ``voom`` that the workflow uses: design
+    ``NULL`` (intercept only), no prior weights, no offsets, ``normalize.method = "none"``,
+    fixed lowess ``span`` (R's ``adaptive.span = FALSE``, its default; pylimma defaults to
+    ``adaptive_span=True``, which changes the span and gives weights ~20% off R's while E is
+    unaffected, which hides the difference). The steps and their floating-point operations follow pylimma's
+    ``voom`` (see ``pylimma/voom.py``), with genes processed in blocks:
+
+    1. per block: ``y = log2((counts + 0.5) / (lib.size + 1) * 1e6)``, its per-gene mean
+       (``Amean``, which for an intercept-only design is also the fitted coefficient) and
+       residual sd ``sigma = sqrt(sum((y - mean)^2) / (n - 1))`` (pylimma takes the same sd
+       from the QR effects; the two agree to rounding);
+    2. over all genes: ``sx = Amean + mean(log2(lib.size + 1)) - log2(1e6)``,
+       ``sy = sqrt(sigma)``; all-zero genes are left out of the trend; statsmodels ``lowess``
+       (``frac=span, it=3, delta=0.01 * range(sx)``) and a linear ``interp1d`` that extends
+       the end values, exactly as pylimma calls them;
+    3. per block (genes in order of Amean): ``fitted.count = 1e-6 * 2^Amean * (lib.size + 1)``,
+       ``weights = 1 / trend(log2(fitted.count))^4``.
+
+    With fewer than 2 samples (no residual degrees of freedom) the weights are 1, with
+    pylimma's warning. Input validation is the caller's (:func:`voom_logcpm`).
+
+    Parameters
+    ----------
+    counts
+        Samples × genes, float64, finite and non-negative (any memory layout; a gene's column
+        contiguous, as in a pandas float block, is fastest).
+    library_size
+        Per-sample library sizes, positive.
+    span
+        Lowess span of the mean-variance trend.
+
+    Returns
+    -------
+    expression, weights
+        log2-CPM and precision weights, genes × samples, C-ordered float64.
+    """
+    n_samples, n_genes = counts.shape
+    library_size = np.asarray(library_size, dtype=np.float64)
+    lib_plus_one = library_size + 1  # pylimma: lib_size_matrix + 1, the same value in every row
+    block = max(1, _VOOM_BLOCK_ELEMENTS // max(n_samples, 1))
+    expression = np.empty((n_genes, n_samples), dtype=np.float64)
+    amean = np.empty(n_genes, dtype=np.float64)
+    sigma = np.empty(n_genes, dtype=np.float64)
+    all_zero = np.empty(n_genes, dtype=bool)
+    df_residual = n_samples - 1
+    for start in range(0, n_genes, block):
+        stop = min(n_genes, start + block)
+        raw = counts[:, start:stop].T  # genes × samples view
+        all_zero[start:stop] = np.sum(raw, axis=1) == 0
+        y = expression[start:stop]
+        # y = log2((counts + 0.5) / (lib.size.matrix + 1) * 1e6), in place in the output
+        np.add(raw, 0.5, out=y)
+        np.divide(y, lib_plus_one, out=y)
+        np.multiply(y, 1e6, out=y)
+        np.log2(y, out=y)
+        mean = np.sum(y, axis=1) / n_samples  # nanmean: y is finite
+        amean[start:stop] = mean
+        if df_residual > 0:
+            centred = y - mean[:, None]
+            np.square(centred, out=centred)
+            sigma[start:stop] = np.sqrt(np.sum(centred, axis=1) / df_residual)
+            del centred
+
+    if df_residual < 1:  # every gene lacks replication (pylimma: n_with_reps == 0)
+        warnings.warn("The experimental design has no replication. Setting weights to 1.", stacklevel=2)
+        return expression, np.ones_like(expression)
+
+    # Mean-variance trend over all genes (not all-zero), as pylimma.
+    sx = amean + np.mean(np.log2(library_size + 1)) - np.log2(1e6)
+    sy = np.sqrt(sigma)
+    if np.any(all_zero):
+        sx_fit = sx[~all_zero]
+        sy_fit = sy[~all_zero]
+    else:
+        sx_fit = sx
+        sy_fit = sy
+    x_range = sx_fit.max() - sx_fit.min()
+    lowess_result = sm_lowess(sy_fit, sx_fit, frac=span, it=3, delta=0.01 * x_range, return_sorted=True)
+    x_sorted = lowess_result[:, 0]
+    y_sorted = lowess_result[:, 1]
+    trend = interpolate.interp1d(
+        x_sorted,
+        y_sorted,
+        kind="linear",
+        bounds_error=False,
+        fill_value=(y_sorted[0], y_sorted[-1]),
+    )
+    del sx, sy, sx_fit, sy_fit, lowess_result
+
+    # fitted.values = Amean (intercept-only); fitted.cpm = 2^fitted.values;
+    # fitted.count = 1e-6 * fitted.cpm * (lib.size.matrix + 1); w = 1 / f(log2(fitted.count))^4
+    # Genes are taken in order of Amean and laid out sample by sample, so that within a
+    # sample the trend is evaluated at increasing x: np.interp (under interp1d) then finds
+    # each interval next to the previous one instead of by a full binary search (~5× faster;
+    # the values are the same, elementwise).
+    scaled_cpm = 1e-6 * 2**amean
+    order = np.argsort(amean, kind="stable")
+    weights = np.empty((n_genes, n_samples), dtype=np.float64)
+    for start in range(0, n_genes, block):
+        genes = order[start : start + block]
+        w = np.multiply(scaled_cpm[genes], lib_plus_one[:, None])  # samples × block
+        np.log2(w, out=w)
+        fitted = trend(w)
+        del w
+        np.power(fitted, 4, out=fitted)
+        np.divide(1, fitted, out=fitted)
+        weights[genes] = fitted.T
+        del fitted
     return expression, weights
 
 
