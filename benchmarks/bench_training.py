@@ -113,7 +113,7 @@ def count_training_jobs(n_pairs: int) -> dict[str, int]:
         pd.DataFrame(rows, columns=["drug", "target"]).to_csv(work / "config/pairs.tsv", sep="\t", index=False)
         (work / "bench.yaml").write_text("stages:\n  tahoe: false\n  pdx: false\n")
         smk = [sys.executable, "-m", "snakemake", "--cores", "2"]
-        for extra in (["results/pairs.tsv"], ["-n"]):
+        for extra in (["results/demo/pairs.tsv"], ["-n"]):  # run_name defaults to the cohort, demo
             # --configfile takes several values: keep it last so it does not swallow targets
             dry = subprocess.run(smk + extra + ["--configfile", "bench.yaml"], cwd=work, capture_output=True, text=True)
             if dry.returncode != 0:

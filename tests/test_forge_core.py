@@ -345,6 +345,183 @@ def test_batch_composition_and_order_do_not_matter(update):
         assert np.array_equal(res.loss_history, ref.loss_history)
 
 
+# Batch sizes of the bit-identity checks (issue 12): alone (a data step narrower than
+# one BLAS column tile), a pair, an odd size (a partial last tile), a wide batch.
+BATCH_SIZES = (1, 2, 7, 30)
+
+
+@pytest.mark.parametrize("t", [1, 2, 3])
+@pytest.mark.parametrize("p", [15, 40, 143])
+def test_wide_gram_product_equals_each_model_alone(p, t):
+    """One wide C @ [M_1 ... M_n] gives every model the bits of its product alone,
+    for the data step (t columns a model) and the C W refresh (k columns)."""
+    rng = np.random.default_rng(p + t)
+    C = rng.standard_normal((p + 5, p))
+    C = C.T @ C
+    for c in (t, 5, 40):
+        M = rng.standard_normal((max(BATCH_SIZES), p, c))
+        alone = np.stack([fc._gram_products([C], [(0, 0, 1)], M[i : i + 1])[0] for i in range(len(M))])
+        np.testing.assert_allclose(alone, np.matmul(C, M), rtol=1e-12, atol=1e-9 * np.abs(C).max())
+        for size in BATCH_SIZES:
+            batch = fc._gram_products([C], [(0, 0, size)], M[:size])
+            assert batch.flags.c_contiguous
+            assert np.array_equal(batch, alone[:size]), (p, c, size)
+        # Two training sets in one batch: each run of models uses its own C.
+        C2 = C + np.eye(p)
+        mixed = fc._gram_products([C, C2], [(0, 0, 3), (1, 3, 10)], M[:10])
+        assert np.array_equal(mixed[:3], alone[:3])
+        alone2 = np.stack([fc._gram_products([C2], [(0, 0, 1)], M[i : i + 1])[0] for i in range(3, 10)])
+        assert np.array_equal(mixed[3:], alone2)
+        only_second = fc._gram_products([C, C2], [(1, 0, 7)], M[3:10])  # e.g. after retirements
+        assert np.array_equal(only_second, alone2)
+
+
+def test_wide_gram_product_in_blocks(monkeypatch):
+    """Batches wider than _WIDE_MAX_COLUMNS are split into several wide GEMMs, with
+    the same bits."""
+    rng = np.random.default_rng(38)
+    C = rng.standard_normal((30, 30))
+    M = rng.standard_normal((30, 30, 5))
+    alone = np.stack([fc._gram_products([C], [(0, 0, 1)], M[i : i + 1])[0] for i in range(30)])
+    monkeypatch.setattr(fc, "_WIDE_MAX_COLUMNS", 16)  # 3 models of 5 columns per GEMM
+    assert np.array_equal(fc._gram_products([C], [(0, 0, 30)], M), alone)
+    assert np.array_equal(fc._gram_products([C, C], [(0, 0, 7), (1, 7, 30)], M), alone)
+
+
+@pytest.mark.parametrize("update", ["reference", "proximal"])
+@pytest.mark.parametrize("t", [1, 2, 3])
+def test_model_bits_do_not_depend_on_batch_size(update, t):
+    """A model fitted alone equals the same model in batches of 1, 2, 7 and 30, for
+    every k value of the batch (k = 5: C W padded to a whole kernel tile; k = 16: a
+    whole number of tiles; k = 40 > p: the row-space solve), with one training set or
+    two (folds); the reference rule runs past an exact refresh of C W (epoch 25)."""
+    G, Y = make_problem(120, 30, t, seed=30 + t)
+    folds = fold_split(G, Y)
+    shared = [fc.sufficient_statistics(G, Y)]
+    per_fold = [fc.sufficient_statistics(Gf, Yf) for Gf, Yf in folds]
+    opts = dict(learning_rate=stable_eta(120), max_iter=30 if update == "reference" else 6,
+                update=update, l1_penalty=0.5)
+    ks = (5, 16, 40)
+    for stats_list in (shared, per_fold):
+        n_sets = len(stats_list)
+        alone = {}
+        for size in BATCH_SIZES:
+            specs = [fc.ModelSpec(k, 100 + i, i % n_sets) for i in range(size) for k in ks]
+            batch = fc.fit_forge_batch(stats_list, specs, **opts)
+            for spec, res in zip(specs, batch):
+                key = (spec.n_components, spec.seed, spec.stats_index)
+                if key not in alone:
+                    alone[key] = fc.fit_forge_batch(stats_list, [spec], **opts)[0]
+                ref = alone[key]
+                assert np.array_equal(res.W, ref.W), (size, key)
+                assert np.array_equal(res.heads, ref.heads), (size, key)
+                assert np.array_equal(res.loss_history, ref.loss_history), (size, key)
+
+
+def test_unchecked_wide_shape_falls_back_to_the_same_bits(monkeypatch):
+    """Where the wide GEMM is not known to be batch-free, models are multiplied one by
+    one, with the same bits as the wide product wherever that one is batch-free."""
+    G, Y = make_problem(80, 30, 2, seed=33)
+    stats_list = [fc.sufficient_statistics(G, Y)]
+    specs = [fc.ModelSpec(6, s) for s in range(9)]
+    opts = dict(learning_rate=stable_eta(80), max_iter=30)
+    wide = fc.fit_forge_batch(stats_list, specs, **opts)
+    monkeypatch.setattr(fc, "_wide_is_batch_free", lambda p, n_models, n_columns: False)
+    one_by_one = fc.fit_forge_batch(stats_list, specs, **opts)
+    for a, b in zip(wide, one_by_one):
+        assert np.array_equal(a.W, b.W) and np.array_equal(a.loss_history, b.loss_history)
+
+
+# ---------------------------------------------------------------------------
+# Rank rule: k above the rank of C
+# ---------------------------------------------------------------------------
+def _count_cholesky_attempts(monkeypatch):
+    calls = []
+    posv = fc._POSV
+
+    def counting(a, b, **kwargs):
+        calls.append(a.shape[0])
+        return posv(a, b, **kwargs)
+
+    monkeypatch.setattr(fc, "_POSV", counting)
+    return calls
+
+
+def test_k_above_gene_count_skips_cholesky_every_epoch(monkeypatch):
+    """k > p: Z'Z is singular at every epoch, so such models are never given to a
+    k x k Cholesky; they are solved in the row space of W (a p x p Cholesky), and
+    models of another k in the same call are untouched."""
+    G, Y = make_problem(50, 6, 2, seed=34)
+    stats_list = [fc.sufficient_statistics(G, Y)]
+    calls = _count_cholesky_attempts(monkeypatch)
+    epochs = 20
+    specs = [fc.ModelSpec(9, s) for s in range(3)] + [fc.ModelSpec(4, s) for s in range(2)]
+    results = fc.fit_forge_batch(stats_list, specs, learning_rate=stable_eta(50), max_iter=epochs)
+    assert 9 not in calls  # never a Cholesky attempt on a 9 x 9 Z'Z of rank 6
+    # C^{-1} G'Y once (6 x 6), then one 6 x 6 row-space solve per model-epoch
+    assert calls.count(6) == 1 + 3 * (epochs + 1)
+    assert calls.count(4) == 2 * (epochs + 1)  # the k = 4 models are solved by Cholesky
+    ols = np.linalg.lstsq(G, Y, rcond=None)[0]
+    for res in results[:3]:
+        assert res.rank == 6
+        assert rel_diff(G @ res.W @ res.heads, G @ ols) < 1e-8
+        # minimum-norm heads, as the pseudo-inverse gives them
+        Z = G @ res.W
+        assert rel_diff(res.heads, np.linalg.pinv(Z.T @ Z) @ Z.T @ Y) < 1e-8
+    assert all(res.rank == 4 for res in results[3:])
+
+
+def test_rank_rule_when_c_is_singular(monkeypatch):
+    """k > p but C singular (fewer samples than genes, or duplicated genes): the one
+    Cholesky attempt is on C itself, once; then the pseudo-inverse every epoch, with
+    no further attempt. A model with n < k <= p is tried once, then stays on it."""
+    epochs = 15
+    G, Y = make_problem(12, 20, 2, seed=36)  # n = 12 < p = 20
+    calls = _count_cholesky_attempts(monkeypatch)
+    res = fc.fit_forge_batch([fc.sufficient_statistics(G, Y)], [fc.ModelSpec(24, 1)],
+                             learning_rate=stable_eta(12), max_iter=epochs)[0]
+    assert calls == [20] and res.rank <= 12
+    Z = G @ res.W
+    assert rel_diff(res.heads, np.linalg.pinv(Z.T @ Z) @ Z.T @ Y) < 1e-8
+    calls.clear()
+    res = fc.fit_forge_batch([fc.sufficient_statistics(G, Y)], [fc.ModelSpec(14, 1)],
+                             learning_rate=stable_eta(12), max_iter=epochs)[0]
+    assert calls == [14] and res.rank <= 12
+    Z = G @ res.W
+    assert rel_diff(res.heads, np.linalg.pinv(Z.T @ Z) @ Z.T @ Y) < 1e-8
+
+    G, Y = make_problem(60, 6, 2, seed=37)
+    G[:, 3:] = G[:, :3]  # rank(C) = 3
+    calls.clear()
+    res = fc.fit_forge_batch([fc.sufficient_statistics(G, Y)], [fc.ModelSpec(8, 2)],
+                             learning_rate=stable_eta(60), max_iter=epochs)[0]
+    assert calls == [6] and res.rank == 3
+    Z = G @ res.W
+    assert rel_diff(res.heads, np.linalg.pinv(Z.T @ Z) @ Z.T @ Y) < 1e-6
+
+
+def test_rank_deficient_model_keeps_its_fallback_and_spares_batch_mates(monkeypatch):
+    """A model whose Z'Z fails Cholesky (k <= p, but C has lower rank) is tried once,
+    then stays on the pseudo-inverse; a full-rank batch mate is unaffected."""
+    G, Y = make_problem(60, 8, 2, seed=35)
+    G_dup = G.copy()
+    G_dup[:, 4:] = G_dup[:, :4]  # rank(C) = 4 < k = 5 <= p = 8
+    stats_list = [fc.sufficient_statistics(G, Y), fc.sufficient_statistics(G_dup, Y)]
+    specs = [fc.ModelSpec(5, 1, 0), fc.ModelSpec(5, 2, 1)]
+    opts = dict(learning_rate=stable_eta(60), max_iter=30)
+    calls = _count_cholesky_attempts(monkeypatch)
+    together = fc.fit_forge_batch(stats_list, specs, **opts)
+    assert len(calls) == (opts["max_iter"] + 1) + 1  # full-rank model every epoch, the other once
+    assert together[0].rank == 5 and together[1].rank == 4
+    alone = fc.fit_forge_batch(stats_list[:1], specs[:1], **opts)[0]
+    assert np.array_equal(together[0].W, alone.W)
+    assert np.array_equal(together[0].loss_history, alone.loss_history)
+    # The deficient model is still the minimum-norm least-squares fit at its own W.
+    res = together[1]
+    Z = G_dup @ res.W
+    assert rel_diff(res.heads, np.linalg.lstsq(Z, Y, rcond=None)[0]) < 1e-6
+
+
 @pytest.mark.parametrize("t", [1, 2, 3])
 def test_estimator_equals_batch_driver(t):
     G, Y = make_problem(70, 12, t, seed=18)
