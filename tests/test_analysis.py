@@ -323,3 +323,24 @@ def test_demo_planted_pathway_is_the_top_term(demo_run: Path) -> None:
             assert not rows.iloc[1:]["significant"].any(), (pair, gene_list)
     control = read(demo_run, CONTROL_PAIR, "enrichment.tsv")
     assert control["significant"].sum() == 0
+
+
+def test_enrichment_table_is_the_same_whatever_the_string_hash_seed() -> None:
+    """gseapy reports the overlap genes in set order; the table must not depend on the process."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "from forge.analysis import enrichment\n"
+        "genes = [f'G{i}' for i in range(200)]\n"
+        "sets = {'A': genes[:40], 'B': genes[20:80], 'C': genes[150:190]}\n"
+        "table = enrichment.over_representation(genes[:60], sets, genes, min_size=10, max_size=100)\n"
+        "print(table.to_csv(sep='\\t', index=False))\n"
+    )
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                              env=dict(os.environ, PYTHONHASHSEED=seed))
+        outputs.add(done.stdout)
+    assert len(outputs) == 1 and "G0;G1;G10;G11" in next(iter(outputs))

@@ -86,7 +86,7 @@ def test_readme_snakemake_command_dry_run(command: str, checkout: Path) -> None:
 def test_readme_scoring_command(demo_run: Path, tmp_path: Path) -> None:
     (command,) = [c for c in readme_commands() if "forge_score.py" in c]
     command = re.sub(r"\[[^\]]*\]", "", command)  # optional arguments in brackets
-    cohort = pd.read_parquet(demo_run / "resources/processed/demo/expression.parquet").iloc[:20, :300]
+    cohort = pd.read_parquet(demo_run / "resources/processed/demo/expression.parquet").iloc[:20]
     cohort.to_csv(demo_run / "my_cohort.csv", index=False)
     words = [sys.executable if w == ".venv/bin/python" else w for w in shlex.split(command)]
     done = subprocess.run(words, cwd=demo_run, capture_output=True, text=True, timeout=300)

@@ -111,7 +111,9 @@ def over_representation(
         "fdr": result["Adjusted P-value"].to_numpy(dtype=float),
         "odds_ratio": result["Odds Ratio"].to_numpy(dtype=float),
         "combined_score": result["Combined Score"].to_numpy(dtype=float),
-        "genes": result["Genes"].to_numpy(),
+        # gseapy lists the overlap in set-iteration order, which Python's string hashing makes
+        # differ from process to process: sorted, the table is the same bytes on every run
+        "genes": [";".join(sorted(str(g).split(";"))) for g in result["Genes"]],
     })
     return table.sort_values(["p_value", "term"], kind="mergesort").reset_index(drop=True)
 
