@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-requirements
 CORES ?= 2
+# the run whose report `make report` builds (run_name; the default configuration's is demo)
+RUN ?= demo
 
 .PHONY: demo test lint bench clean report
 
@@ -19,13 +21,14 @@ $(STAMP): envs/requirements.txt pyproject.toml
 demo: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
 
-# after `make demo` (or any run): the Snakemake HTML report (self-contained zip and a single HTML page)
+# after `make demo`: the Snakemake HTML report (self-contained zip and a single HTML page);
+# another run's: `.venv/bin/snakemake --configfile <its config> --report results/<run>/report.html`
 report: $(STAMP)
-	$(BIN)/snakemake --report results/report.zip
-	$(BIN)/snakemake --report results/report.html
+	$(BIN)/snakemake --report results/$(RUN)/report.zip
+	$(BIN)/snakemake --report results/$(RUN)/report.html
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --durations=15 tests
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

@@ -168,6 +168,8 @@ def test_cross_validation_lineage_split_and_cohort_scoring(tmp_path: Path) -> No
     workdir = copy_workflow(tmp_path / "wf")
     (workdir / "options.yaml").write_text(
         "stages: {tahoe: false, pdx: false, analysis: false, figures: false}\n"
+        # a smaller demo: these paths need no planted-signal strength
+        "data: {demo: {n_cell_lines: 400, n_genes: 1200, cells_per_condition: 20}}\n"
         "split: {scheme: lineage}\n"
         "model: {replicates: 2, kinds: [joint, dependency_only, ic50_only]}\n"
         "tuning:\n  k_grid: [10, 40]\n  n_init: 2\n"
@@ -200,3 +202,17 @@ def test_cross_validation_lineage_split_and_cohort_scoring(tmp_path: Path) -> No
         missing = read_tsv(workdir / f"results/demo/scores/{pair}/mine.missing_genes.tsv")
         model_genes = read_tsv(workdir / f"results/demo/pairs/{pair}/genes.tsv")["gene"]
         assert set(missing["gene"]) == set(model_genes) - set(genes)
+
+
+def test_another_config_writes_under_its_own_run_name(demo_run: Path) -> None:
+    """Runs are kept apart: config/small.yaml, dry-run in the demo's directory, would write only
+    under its own roots and reuses none of the demo's outputs."""
+    dry = run_snakemake(demo_run, "-n", "--configfile", "config/small.yaml")
+    text = dry.stdout + dry.stderr
+    outputs = [path for line in text.splitlines() if line.strip().startswith(("output:", "log:"))
+               for path in line.split(":", 1)[1].replace(",", " ").split()]
+    assert len(outputs) > 20
+    roots = ("results/small/", "resources/processed/small/", "resources/raw/demo/small/", "logs/small/")
+    assert [p for p in outputs if not p.startswith(roots)] == []
+    assert "demo_raw_data" in text  # the small demo's data are generated, not the demo's reused
+    assert (demo_run / "results/demo/metrics.tsv").is_file()
