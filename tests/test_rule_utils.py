@@ -24,3 +24,27 @@ def test_uncaught_exception_is_written_to_the_rule_log(tmp_path: Path) -> None:
     assert "demo_rule INFO started" in text
     assert "demo_rule failed: counts.csv: column EGFR is not numeric" in text
     assert "Traceback (most recent call last)" in text
+
+
+def test_every_job_holds_blas_to_its_declared_threads(tmp_path: Path) -> None:
+    """setup_rule_logging (called by every adapter) limits numpy's and scipy's BLAS to the
+    rule's threads for the whole job: figures drew different pixels with 1 and 2 BLAS threads."""
+    code = (
+        "import types, json\n"
+        "from threadpoolctl import threadpool_info\n"
+        "from forge.rules import setup_rule_logging\n"
+        f"smk = types.SimpleNamespace(log=[{str(tmp_path / 'rule.log')!r}], threads=1)\n"
+        "setup_rule_logging(smk, 'demo_rule')\n"
+        "print(json.dumps([(i['internal_api'], i['filepath'], i['num_threads']) for i in threadpool_info()]))\n"
+    )
+    import json
+    import os
+
+    env = dict(os.environ)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.pop(name, None)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    pools = json.loads(result.stdout.strip().splitlines()[-1])
+    blas = [p for p in pools if p[0] in ("openblas", "mkl", "blis")]
+    assert len(blas) >= 2  # numpy's and scipy's
+    assert {threads for _, _, threads in blas} == {1}, pools

@@ -28,7 +28,22 @@ def setup_rule_logging(smk: Any, name: str) -> logging.Logger:
         previous_hook(kind, error, traceback)
 
     sys.excepthook = log_uncaught
+    limit_threads_to_rule(smk)
     return log
+
+
+def limit_threads_to_rule(smk: Any) -> None:
+    """Hold BLAS/OpenMP to the rule's ``threads:`` for the rest of the job's process.
+
+    Results must not depend on the machine: a product's last bits, and so e.g. a heatmap's
+    layout, can change with the BLAS thread count, and a SLURM job with one CPU would otherwise
+    compute differently from a workstation's job. scipy's own BLAS is loaded first so that it
+    is limited too.
+    """
+    import scipy.linalg  # noqa: F401  (loads scipy's BLAS, so the limit reaches it)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=max(1, int(getattr(smk, "threads", 1) or 1)))
 
 
 def blas_threads(smk: Any):

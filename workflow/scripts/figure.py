@@ -10,7 +10,7 @@ from forge.figures.numbers import key_numbers
 from forge.figures.registry import index_rows, load_all, read_tables, table_paths
 from forge.figures.style import save_figure
 from forge.io import write_tsv
-from forge.rules import setup_rule_logging
+from forge.rules import blas_threads, setup_rule_logging
 
 smk = snakemake  # noqa: F821
 log = setup_rule_logging(smk, f"figure {smk.wildcards.figure}")
@@ -18,8 +18,11 @@ spec = load_all()[smk.wildcards.figure]
 pairs = pd.read_csv(smk.input.pairs, sep="\t")["name"].tolist()
 paths = table_paths(spec, smk.wildcards.name, pairs, root=smk.params.results)
 tables = read_tables(paths)
-fig, panels = spec.draw(tables, smk.wildcards.name)
-save_figure(fig, smk.output.png, smk.output.pdf)
+# BLAS limited to the rule's threads: the heatmap's ordering and layout computations otherwise
+# depend on the machine's thread count (a SLURM job with one CPU drew different pixels)
+with blas_threads(smk):
+    fig, panels = spec.draw(tables, smk.wildcards.name)
+    save_figure(fig, smk.output.png, smk.output.pdf)
 index = index_rows(spec, smk.wildcards.name, smk.output.png, smk.output.pdf, panels, paths)
 index["key_numbers"] = key_numbers(spec.name, tables)
 write_tsv(index, smk.output.index)
