@@ -44,7 +44,7 @@ def ensure_installed(timeout: float = 900) -> None:
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for command in (
         ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *APT_PACKAGES],
+        ["apt-get", "install", "-y", "-qq", *APT_PACKAGES],  # as tested: with recommends
     ):
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
         if done.returncode != 0:
