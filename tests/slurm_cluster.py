@@ -71,6 +71,21 @@ def _node_line() -> str:
     return " ".join(f"{key}={fields[key]}" for key in keys if key in fields)
 
 
+def _ensure_hostname_resolves() -> None:
+    """slurmctld and slurmd find the node by this host's name: a CI machine whose name does not
+    resolve gets it mapped to 127.0.0.1 in /etc/hosts (as root only; otherwise SlurmUnavailable)."""
+    host = socket.gethostname()
+    try:
+        socket.gethostbyname(host)
+        return
+    except OSError:
+        pass
+    if os.geteuid() != 0:
+        raise SlurmUnavailable(f"this host's name {host!r} does not resolve and /etc/hosts cannot be edited")
+    with open("/etc/hosts", "a") as hosts:
+        hosts.write(f"\n127.0.0.1 {host}\n")
+
+
 def _sbin(name: str) -> str:
     return shutil.which(name) or f"/usr/sbin/{name}"
 
@@ -165,6 +180,7 @@ class LocalSlurm:
         )
 
     def start(self, timeout: float = 60) -> "LocalSlurm":
+        _ensure_hostname_resolves()
         self.write_config()
         self.write_srun_shim()
         munge = self.root / "munge"
