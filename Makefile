@@ -28,7 +28,7 @@ report: $(STAMP)
 	$(BIN)/snakemake --report results/$(RUN)/report.html
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q --durations=15 tests
+	$(BIN)/python -m pytest -q --durations=15 -n 2 --dist loadgroup tests
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

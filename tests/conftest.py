@@ -1,4 +1,4 @@
-"""Shared fixtures: the library path and one real Snakemake run of the demo workflow."""
+"""Shared fixtures: copying the workflow, running Snakemake, and one real run of the small demo."""
 
 from __future__ import annotations
 
@@ -7,9 +7,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import os
+
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # two workers share the two cores: one BLAS thread each for the tests' own numerical work
+    # (Snakemake's jobs set their own, from each rule's threads)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
 
 # What a user's checkout contains that a workflow run needs.
 WORKFLOW_PARTS = ("Snakefile", "workflow", "scripts", "config", "envs", "profiles")
@@ -39,16 +48,24 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.C
 
 
 @pytest.fixture(scope="session")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default target run once on the demo config in a fresh directory."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("demo_workflow"))
-    run_snakemake(workdir)
-    return workdir
-
-
-@pytest.fixture(scope="session")
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default target run once on config/small.yaml (outputs under results/small/)."""
+    """The default target run once on config/small.yaml (outputs under results/small/).
+
+    The one workflow run shared by every integration test that reads a finished run: the
+    small demo has every stage and both kinds of pair (planted, control) at a size where the
+    planted signal is still recovered; the default demo's size adds nothing to these checks
+    (its configuration is dry-run by test_readme_commands and test_workflow).
+    """
     workdir = copy_workflow(tmp_path_factory.mktemp("small_workflow"))
     run_snakemake(workdir, "--configfile", "config/small.yaml")
     return workdir
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test that uses the shared run goes to one pytest-xdist worker (``-n 2 --dist
+    loadgroup``: the run is made once), and the SLURM test comes first there: its cluster run
+    then waits on the queue while the shared local run is made, instead of after it."""
+    for item in items:
+        if "small_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("small_run"))
+    items.sort(key=lambda item: "slurm_small_run" not in getattr(item, "fixturenames", ()))

@@ -9,18 +9,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from scipy import stats
 from scipy.spatial.distance import pdist
 from sklearn.metrics import adjusted_rand_score
 from statsmodels.stats.multitest import multipletests
 
+from conftest import REPO
 from forge.analysis import clustering, differential, embedding, enrichment
 from forge.analysis.pair import analysis_samples, de_contrasts
 from forge.io import InputFormatError
 from forge.modelling.model import ForgeModel
 
 FIXTURES = Path(__file__).parent / "fixtures"
-PLANTED_PAIRS = {"EGFR_ERLOTINIB": 0, "NAMPT_DAPORINAD": 1, "BRAF_DABRAFENIB": 2}
+PLANTED_PAIRS = {"EGFR_ERLOTINIB": 0}  # the small demo's planted pair (index in planted_truth.json)
 CONTROL_PAIR = "A1CF_VORINOSTAT"
 
 
@@ -261,32 +263,37 @@ def test_read_gmt(tmp_path: Path) -> None:
         enrichment.read_gmt(bad)
 
 
-# ------------------------------------------------------------------ the demo run
+# ------------------------------------------------------------------ the shared run of the small demo (config/small.yaml)
+
+
+SMALL = yaml.safe_load((REPO / "config/small.yaml").read_text())
+SMALL_DEMO, SMALL_K, SMALL_REPLICATES = SMALL["data"]["demo"], SMALL["model"]["n_components"], SMALL["model"]["replicates"]
 
 
 def read(run: Path, pair: str, name: str) -> pd.DataFrame:
-    return pd.read_csv(run / "results/demo/pairs" / pair / name, sep="\t")
+    return pd.read_csv(run / "results/small/pairs" / pair / name, sep="\t")
 
 
-def test_demo_run_writes_the_analysis_tables(demo_run: Path) -> None:
+def test_small_run_writes_the_analysis_tables(small_run: Path) -> None:
     for pair in [*PLANTED_PAIRS, CONTROL_PAIR]:
-        emb = read(demo_run, pair, "embedding.tsv")
-        assert len(emb) == 900 and {"split", "lineage", "Z1", "Z40"} <= set(emb.columns)
+        emb = read(small_run, pair, "embedding.tsv")
+        assert len(emb) == SMALL_DEMO["n_cell_lines"] and {"split", "lineage", "Z1", f"Z{SMALL_K}"} <= set(emb.columns)
         assert set(emb["split"]) == {"train", "test", "unlabelled"}
-        clusters = read(demo_run, pair, "clusters.tsv")
+        clusters = read(small_run, pair, "clusters.tsv")
         assert clusters["observed_dependency"].notna().all()  # analysis.samples: with_dependency
-        summary = read(demo_run, pair, "cluster_summary.tsv")
+        summary = read(small_run, pair, "cluster_summary.tsv")
         assert summary["n"].sum() == len(clusters) and (summary["n"] >= 13).all()
-        assert len(read(demo_run, pair, "cluster_stability.tsv")) == 10  # consensus + 9 replicates
+        # consensus + every replicate but the first
+        assert len(read(small_run, pair, "cluster_stability.tsv")) == SMALL_REPLICATES
         for name in ("de_sensitive_clusters.tsv", "de_score_groups.tsv"):
-            assert len(read(demo_run, pair, name)) == 2400  # every gene
+            assert len(read(small_run, pair, name)) == SMALL_DEMO["n_genes"]  # every gene
         for name in ("sensitive_clusters.tsv", "cluster_lineages.tsv", "enrichment_lists.tsv", "enrichment.tsv"):
-            assert (demo_run / "results/demo/pairs" / pair / name).is_file()
+            assert (small_run / "results/small/pairs" / pair / name).is_file()
 
 
-def test_demo_sensitive_clusters_follow_the_rule(demo_run: Path) -> None:
+def test_demo_sensitive_clusters_follow_the_rule(small_run: Path) -> None:
     for pair in PLANTED_PAIRS:
-        choice = read(demo_run, pair, "sensitive_clusters.tsv")
+        choice = read(small_run, pair, "sensitive_clusters.tsv")
         chosen = choice[choice["sensitive"]]
         assert 1 <= len(chosen) <= 3
         assert (chosen["median_dependency"] > chosen["cohort_median_dependency"]).all()
@@ -296,32 +303,39 @@ def test_demo_sensitive_clusters_follow_the_rule(demo_run: Path) -> None:
         assert chosen["cluster"].tolist() == qualifying["cluster"].head(3).tolist()
 
 
-def test_demo_planted_module_genes_are_de_in_the_right_direction(demo_run: Path) -> None:
-    truth = json.loads((demo_run / "resources/raw/demo/demo/planted_truth.json").read_text())
+def test_demo_planted_module_genes_are_de_in_the_right_direction(small_run: Path) -> None:
+    truth = json.loads((small_run / "resources/raw/demo/small/planted_truth.json").read_text())
     for pair, k in PLANTED_PAIRS.items():
         loadings = pd.Series(truth["planted_pairs"][k]["module_genes"])
-        table = read(demo_run, pair, "de_score_groups.tsv").set_index("gene")
+        table = read(small_run, pair, "de_score_groups.tsv").set_index("gene")
         module = table.loc[loadings.index]
         assert module["significant"].mean() >= 0.8, pair
         significant = module[module["significant"]]
         # high-score samples have high module activity: each gene moves with its loading's sign
         assert (np.sign(significant["logFC"]) == np.sign(loadings[significant.index])).all(), pair
-        assert (~table.index[table["significant"]].isin(loadings.index)).sum() <= 2, pair
-    control = read(demo_run, CONTROL_PAIR, "de_score_groups.tsv")
-    assert control["significant"].sum() == 0
+        # few false calls outside the module (about 1 expected at 5 % FDR among ~25 calls)
+        assert (~table.index[table["significant"]].isin(loadings.index)).sum() <= 4, pair
+    control = read(small_run, CONTROL_PAIR, "de_score_groups.tsv")
+    assert control["significant"].sum() <= 2  # a null pair: at most a stray call among 1,200 genes
 
 
-def test_demo_planted_pathway_is_the_top_term(demo_run: Path) -> None:
-    truth = json.loads((demo_run / "resources/raw/demo/demo/planted_truth.json").read_text())
+def test_demo_planted_pathway_is_the_top_term(small_run: Path) -> None:
+    truth = json.loads((small_run / "resources/raw/demo/small/planted_truth.json").read_text())
     for pair, k in PLANTED_PAIRS.items():
         module = truth["planted_pairs"][k]["module"]
         planted = truth["planted_gmt_sets"][module]
-        table = read(demo_run, pair, "enrichment.tsv")
+        table = read(small_run, pair, "enrichment.tsv")
         for gene_list in ("score_groups_up", "influence_top"):
             rows = table[table["list"] == gene_list].sort_values("p_value")
-            assert rows.iloc[0]["term"] == planted and rows.iloc[0]["significant"], (pair, gene_list)
+            top = rows.iloc[0]
+            assert top["term"] == planted and top["fdr"] < 1e-4, (pair, gene_list)
+            # significance also needs enough of the list's genes in the set: 10 for DE lists (the
+            # paper's rule; the small demo's up-regulated half of a 25-gene module can fall short
+            # of it), 3 for the 20-gene influence lists (the permissive variant)
+            needed = 3 if gene_list.startswith("influence") else 10
+            assert top["significant"] == (top["overlap"] >= needed), (pair, gene_list)
             assert not rows.iloc[1:]["significant"].any(), (pair, gene_list)
-    control = read(demo_run, CONTROL_PAIR, "enrichment.tsv")
+    control = read(small_run, CONTROL_PAIR, "enrichment.tsv")
     assert control["significant"].sum() == 0
 
 

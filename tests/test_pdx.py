@@ -1,7 +1,7 @@
 """PDX (Gao et al. 2015) processing: readers, FPKM → pseudo-counts, response tables, rule.
 
 Unit tests on small hand-made tables, one real Snakemake run on the demo (shared
-``demo_run`` fixture) and real-data checks on ``../shared/data/real`` (skipped when absent).
+``small_run`` fixture) and real-data checks on ``../shared/data/real`` (skipped when absent).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from forge.config import ConfigError, validate_config
 from forge.io import InputFormatError, read_parquet_matrix
 
 OUTPUT_KEYS = ("pseudocounts", "expression", "response", "sensitivity", "gene_mapping", "dropped")
-PDX_OUT = Path("resources/processed/demo/pdx")
+PDX_OUT = Path("resources/processed/demo/pdx")  # the default config's run
+SMALL_PDX_OUT = Path("resources/processed/small/pdx")  # the shared run's (config/small.yaml)
 PDX_FILES = ("pseudocounts.parquet", "expression.parquet", "response.tsv", "sensitivity.tsv",
              "gene_mapping.tsv", "dropped.tsv")
 
@@ -340,16 +341,16 @@ def test_config_defaults_and_unknown_key():
 
 
 # --------------------------------------------------------------------------------------
-# The rule, as run by Snakemake in the shared demo run (conftest.demo_run); a broken workbook
+# The rule, as run by Snakemake in the shared run of the small demo (conftest.small_run); a broken workbook
 # in a copy of the workflow
 # --------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def pdx_demo_run(demo_run: Path) -> Path:
-    """The shared demo run, which builds the PDX outputs (they are in the default target)."""
-    assert all((demo_run / PDX_OUT / name).is_file() for name in PDX_FILES)
-    return demo_run
+def pdx_demo_run(small_run: Path) -> Path:
+    """The shared run, which builds the PDX outputs (they are in the default target)."""
+    assert all((small_run / SMALL_PDX_OUT / name).is_file() for name in PDX_FILES)
+    return small_run
 
 
 def test_pdx_targets_are_in_the_default_target():
@@ -360,11 +361,11 @@ def test_pdx_targets_are_in_the_default_target():
 
 
 def test_demo_run_writes_pdx_outputs(pdx_demo_run):
-    out = pdx_demo_run / PDX_OUT
+    out = pdx_demo_run / SMALL_PDX_OUT
     for name in PDX_FILES:
         assert (out / name).is_file(), name
-    assert "genes_passing_filter" in (pdx_demo_run / "logs/demo/pdx_process.log").read_text()
-    truth = json.loads((pdx_demo_run / "resources/raw/demo/demo/planted_truth.json").read_text())["pdx"]
+    assert "genes_passing_filter" in (pdx_demo_run / "logs/small/pdx_process.log").read_text()
+    truth = json.loads((pdx_demo_run / "resources/raw/demo/small/planted_truth.json").read_text())["pdx"]
     response = pd.read_csv(out / "response.tsv", sep="\t")
     assert response["Model"].tolist() == truth["erlotinib_nsclc_models"]
     assert response.loc[response["has_expression"], "Model"].tolist() == truth["erlotinib_nsclc_models_with_fpkm"]
@@ -393,7 +394,7 @@ def test_demo_run_writes_pdx_outputs(pdx_demo_run):
 
 
 def test_demo_run_with_a_broken_workbook_fails_cleanly(pdx_demo_run, tmp_path):
-    raw = pdx_demo_run / "resources/raw/demo/demo"
+    raw = pdx_demo_run / "resources/raw/demo/small"
     sheets = pd.read_excel(raw / "nm.3954-S2.xlsx", sheet_name=None)
     del sheets["PCT raw data"]
     broken = write_workbook(sheets, tmp_path / "broken.xlsx")

@@ -83,15 +83,16 @@ def test_readme_snakemake_command_dry_run(command: str, checkout: Path) -> None:
         assert "download_depmap" in output  # the target was taken as a target, not a config file
 
 
-def test_readme_scoring_command(demo_run: Path, tmp_path: Path) -> None:
+def test_readme_scoring_command(small_run: Path, tmp_path: Path) -> None:
     (command,) = [c for c in readme_commands() if "forge_score.py" in c]
     command = re.sub(r"\[[^\]]*\]", "", command)  # optional arguments in brackets
-    cohort = pd.read_parquet(demo_run / "resources/processed/demo/expression.parquet").iloc[:20]
-    cohort.to_csv(demo_run / "my_cohort.csv", index=False)
+    command = command.replace("results/demo/", "results/small/")  # the shared run is the small demo's
+    cohort = pd.read_parquet(small_run / "resources/processed/small/expression.parquet").iloc[:20]
+    cohort.to_csv(small_run / "my_cohort.csv", index=False)
     words = [sys.executable if w == ".venv/bin/python" else w for w in shlex.split(command)]
-    done = subprocess.run(words, cwd=demo_run, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(words, cwd=small_run, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    scores = pd.read_csv(demo_run / "my_scores.tsv", sep="\t")
+    scores = pd.read_csv(small_run / "my_scores.tsv", sep="\t")
     assert len(scores) == 20
 
 

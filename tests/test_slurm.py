@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -65,8 +66,13 @@ def test_slurm_profile_settings() -> None:
     assert re.search(r"^snakemake-executor-plugin-slurm==\d", requirements, re.M)
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory):
+@pytest.fixture(scope="session")
+def slurm_small_run(tmp_path_factory: pytest.TempPathFactory):
+    """A one-node SLURM cluster, and config/small.yaml submitted to it through profiles/slurm.
+
+    Session-scoped and requested before ``small_run``: the SLURM run is started first and goes on
+    (mostly waiting for the queue) while the local run it is compared with is made.
+    """
     try:
         ensure_installed()
     except SlurmUnavailable as why:
@@ -77,7 +83,20 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
     except SlurmUnavailable:
         slurm.stop()
         raise
-    yield slurm
+    workdir = copy_workflow(tmp_path_factory.mktemp("slurm_workflow"))
+    command = [
+        sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", "--configfile", "config/small.yaml",
+        # the one-node test cluster has no accounting: no account to give or guess
+        "--slurm-no-account", "--slurm-init-seconds-before-status-checks", "2",
+    ]
+    log = open(workdir / "snakemake_slurm.log", "w+")
+    process = subprocess.Popen(command, cwd=workdir, env=slurm.environment(), stdout=log, stderr=subprocess.STDOUT,
+                               text=True)
+    yield SimpleNamespace(cluster=slurm, process=process, workdir=workdir, log=log)
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    log.close()
     slurm.stop()
 
 
@@ -108,17 +127,16 @@ def pixel_difference(first: bytes, second: bytes) -> float:
 NOT_RESULTS = ("results/small/provenance/",)
 
 
-def test_demo_on_slurm_equals_local_run(cluster: LocalSlurm, small_run: Path, tmp_path: Path) -> None:
-    workdir = copy_workflow(tmp_path / "wf")
-    command = [
-        sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", "--configfile", "config/small.yaml",
-        # the one-node test cluster has no accounting: no account to give or guess
-        "--slurm-no-account", "--slurm-init-seconds-before-status-checks", "2",
-    ]
-    done = subprocess.run(command, cwd=workdir, env=cluster.environment(), capture_output=True, text=True,
-                          timeout=1800)
-    assert done.returncode == 0, f"{done.stderr[-4000:]}\n{cluster.logs()}"
-    assert "submitted with SLURM jobid" in done.stderr
+def test_demo_on_slurm_equals_local_run(slurm_small_run: SimpleNamespace, small_run: Path) -> None:
+    cluster, workdir = slurm_small_run.cluster, slurm_small_run.workdir
+    try:
+        returncode = slurm_small_run.process.wait(timeout=1800)
+    except subprocess.TimeoutExpired:
+        returncode = None
+    slurm_small_run.log.seek(0)
+    output = slurm_small_run.log.read()
+    assert returncode == 0, f"{output[-4000:]}\n{cluster.logs()}"
+    assert "submitted with SLURM jobid" in output
 
     local, on_slurm = output_files(small_run, "small"), output_files(workdir, "small")
     assert len(local) > 100 and set(local) == set(on_slurm)

@@ -299,26 +299,26 @@ def test_combine_plates_min_cells_and_gene_intersection() -> None:
     assert table["sample"].tolist() == list(counts.index) and excluded["sample"].tolist() == ["p7_b"]
 
 
-def test_demo_plate_has_old_aliases(demo_run: Path) -> None:
+def test_demo_plate_has_old_aliases(small_run: Path) -> None:
     """The demo plates use CTGF / TMEM8A; the synonyms table maps them."""
-    plate = demo_run / "resources/raw/demo/demo/tahoe/plate7_filt_Vevo_Tahoe100M_WServicesFrom_ParseGigalab.h5ad"
+    plate = small_run / "resources/raw/demo/small/tahoe/plate7_filt_Vevo_Tahoe100M_WServicesFrom_ParseGigalab.h5ad"
     with h5py.File(plate, "r") as h5:
         genes = tahoe.read_var_names(h5, plate)
     assert "CTGF" in genes and "TMEM8A" in genes and "CCN2" not in genes
 
 
-TAHOE_TARGETS = [f"resources/processed/demo/tahoe/{name}" for name in (
+TAHOE_TARGETS = [f"resources/processed/small/tahoe/{name}" for name in (
     "pseudobulk_counts.parquet", "samples.tsv", "gene_mapping.tsv", "qc.tsv",
     "expression_dmso.parquet", "expression_treated.parquet")]
 
 
-def test_tahoe_rules_on_demo(demo_run: Path) -> None:
+def test_tahoe_rules_on_demo(small_run: Path) -> None:
     """The three rules on the demo plates (in the shared demo run): outputs, bookkeeping, alias
     mapping, planted response."""
-    workdir = demo_run
+    workdir = small_run
     assert all((workdir / target).is_file() for target in TAHOE_TARGETS)
-    out = workdir / "resources/processed/demo/tahoe"
-    truth = json.loads((workdir / "resources/raw/demo/demo/planted_truth.json").read_text())["tahoe"]
+    out = workdir / "resources/processed/small/tahoe"
+    truth = json.loads((workdir / "resources/raw/demo/small/planted_truth.json").read_text())["tahoe"]
     counts = read_parquet_matrix(out / "pseudobulk_counts.parquet")
     samples = pd.read_csv(out / "samples.tsv", sep="\t")
     assert list(samples.columns) == tahoe.SAMPLE_COLUMNS
@@ -349,8 +349,8 @@ def test_tahoe_rules_on_demo(demo_run: Path) -> None:
         strength.setdefault(row["dose"], []).append(float(np.linalg.norm(treated.loc[sample] - dmso.loc[control])))
     medians = [np.median(strength[d]) for d in sorted(strength)]
     assert medians == sorted(medians)
-    assert (workdir / "logs/demo/tahoe/pseudobulk_plate7.log").exists()
-    assert (workdir / "benchmarks/runs/demo/tahoe/pseudobulk_plate7.tsv").exists()
+    assert (workdir / "logs/small/tahoe/pseudobulk_plate7.log").exists()
+    assert (workdir / "benchmarks/runs/small/tahoe/pseudobulk_plate7.tsv").exists()
 
 
 def test_bench_tahoe_smoke(tmp_path: Path) -> None:

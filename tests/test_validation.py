@@ -268,8 +268,8 @@ def test_summary_adjusts_computed_tests_once() -> None:
 # ------------------------------------------------------------------ the demo run
 
 
-def test_demo_planted_pair_validates_and_the_control_does_not(demo_run: Path) -> None:
-    summary = pd.read_csv(demo_run / "results/demo/validation/summary.tsv", sep="\t")
+def test_demo_planted_pair_validates_and_the_control_does_not(small_run: Path) -> None:
+    summary = pd.read_csv(small_run / "results/small/validation/summary.tsv", sep="\t")
     forge = summary[summary["score"] == "forge"].set_index(["cohort", "pair", "grouping", "variable"]).sort_index()
     pdx = row_of(forge, ("pdx", "EGFR_ERLOTINIB", "median", "tv_change_days_10_15"))
     assert pdx["p_value"] < 0.01 and pdx["effect_size"] < 0 and pdx["median_higher"] < pdx["median_lower"]
@@ -278,16 +278,21 @@ def test_demo_planted_pair_validates_and_the_control_does_not(demo_run: Path) ->
     cancer = row_of(forge, ("tahoe", "EGFR_ERLOTINIB", "cancer_vs_normal", "benefit_score"))
     assert cancer["median_higher"] > cancer["median_lower"]  # one normal line: direction only (P ≥ 1/16)
     control = summary[(summary["pair"] == "A1CF_VORINOSTAT") & (summary["status"] == "computed")]
-    assert len(control) > 20 and (control["p_value"] > 0.05).all()
+    # a null pair: its primary endpoints are not significant, and about 5 % of its many tests
+    # fall under 0.05 by chance (25 PDX models, 50 Tahoe lines)
+    assert len(control) > 20 and (control["p_value"] < 0.05).mean() <= 0.1
+    primary = control.set_index(["score", "grouping", "variable"])
+    assert primary.loc[("forge", "median", "tv_change_days_10_15"), "p_value"].min() > 0.05
+    assert primary.loc[("forge", "median_split_dose_5", "response_strength"), "p_value"].min() > 0.05
     trend = summary[summary["test"] == "page_trend"]
     assert len(trend) == 1 and trend["p_value"].item() < 1e-4  # response grows with dose
-    composition = pd.read_csv(demo_run / "results/demo/validation/score_composition.tsv", sep="\t")
+    composition = pd.read_csv(small_run / "results/small/validation/score_composition.tsv", sep="\t")
     shares = composition["dependency_share"] + composition["ic50_share"]
     np.testing.assert_allclose(shares, 1.0)
     training = composition[composition["cohort"] == "training_cohort"].set_index("pair")
-    assert len(training) == 4 and (training["n"] == 900).all()
+    assert len(training) == 2 and (training["n"] == 400).all()  # the small demo: 2 pairs, 400 lines
     for cohort, pair in (("tahoe", "EGFR_ERLOTINIB"), ("pdx", "EGFR_ERLOTINIB")):
-        folder = demo_run / "results/demo/validation" / cohort / pair
+        folder = small_run / "results/small/validation" / cohort / pair
         assert (folder / "scores.tsv").is_file() and (folder / "tests.tsv").is_file()
-    de = pd.read_csv(demo_run / "results/demo/validation/tahoe/EGFR_ERLOTINIB/de_summary.tsv", sep="\t").iloc[0]
+    de = pd.read_csv(small_run / "results/small/validation/tahoe/EGFR_ERLOTINIB/de_summary.tsv", sep="\t").iloc[0]
     assert de["status"] == "fitted" and de["n_lines"] == 8 and de["design"].startswith("~plate + group")

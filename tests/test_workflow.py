@@ -1,4 +1,5 @@
-"""Integration: the default target on the demo config, run by Snakemake, and what it produced.
+"""Integration: the default target on the small demo (config/small.yaml), run by Snakemake, and
+what it produced.
 
 Also the planted-signal recovery checks, which use the run's processed cohort and outputs.
 """
@@ -12,17 +13,19 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from scipy import stats
 
-from conftest import run_snakemake
+from conftest import REPO, run_snakemake
 
 from forge.modelling import pair_data
 from forge.modelling.model import PairData, evaluate_model, fit_pair_models, load_model
 from forge.io import read_parquet_matrix
 
-PLANTED = ["EGFR_ERLOTINIB", "NAMPT_DAPORINAD", "BRAF_DABRAFENIB"]
+PLANTED = ["EGFR_ERLOTINIB"]  # config/pairs_small.tsv: one planted pair (two drugs) and the control
 CONTROL = "A1CF_VORINOSTAT"
 PAIRS = PLANTED + [CONTROL]
+SMALL = yaml.safe_load((REPO / "config/small.yaml").read_text())
 
 
 def read_tsv(path: Path) -> pd.DataFrame:
@@ -30,11 +33,11 @@ def read_tsv(path: Path) -> pd.DataFrame:
 
 
 def truth(run: Path) -> dict:
-    return json.loads((run / "resources/raw/demo/demo/planted_truth.json").read_text())
+    return json.loads((run / "resources/raw/demo/small/planted_truth.json").read_text())
 
 
 def cohort_inputs(run: Path) -> SimpleNamespace:
-    processed = run / "resources/processed/demo"
+    processed = run / "resources/processed/small"
     return SimpleNamespace(
         expression=processed / "expression.parquet",
         dependency=processed / "dependency.parquet",
@@ -47,12 +50,12 @@ def pair_of(name: str) -> dict:
     return dict(name=name, target=target, drug=drug, extra_drugs=[], control=name == CONTROL)
 
 
-def test_outputs_and_logs(demo_run: Path) -> None:
-    selected = read_tsv(demo_run / "results/demo/pairs.tsv")
+def test_outputs_and_logs(small_run: Path) -> None:
+    selected = read_tsv(small_run / "results/small/pairs.tsv")
     assert selected["name"].tolist() == PAIRS
     assert selected.set_index("name").loc["EGFR_ERLOTINIB", "extra_drugs"] == "GEFITINIB"
-    assert (selected["n_cell_lines"] > 500).all()
-    metrics = read_tsv(demo_run / "results/demo/metrics.tsv")
+    assert (selected["n_cell_lines"] > 250).all()  # of 400 lines
+    metrics = read_tsv(small_run / "results/small/metrics.tsv")
     assert set(metrics["pair"]) == set(PAIRS)
     assert metrics.loc[metrics["pair"] == CONTROL, "control"].all()
     expected_models = {"forge_joint", "forge_dependency_only", "forge_ic50_only", "training_mean",
@@ -61,55 +64,56 @@ def test_outputs_and_logs(demo_run: Path) -> None:
         assert expected_models <= set(metrics.loc[metrics["pair"] == pair, "model"])
     assert "forge_multi_drug" in set(metrics.loc[metrics["pair"] == "EGFR_ERLOTINIB", "model"])
     forge = metrics[metrics["model"].str.startswith("forge_")]
-    assert set(forge.groupby(["pair", "model"])["replicate"].nunique()) == {10}
+    assert set(forge.groupby(["pair", "model"])["replicate"].nunique()) == {SMALL["model"]["replicates"]}
     for column in ("pearson", "spearman", "r2", "mae", "mse", "c_index"):
         assert forge[column].notna().all(), column
     for rule in ("demo_raw_data", "select_pairs", "compare_pairs"):
-        assert (demo_run / f"logs/demo/{rule}.log").is_file()
+        assert (small_run / f"logs/small/{rule}.log").is_file()
     for rule in ("prepare_pair", "tune_pair", "train_pair", "baselines_pair", "evaluate_pair"):
         for pair in PAIRS:
-            assert (demo_run / f"logs/demo/{rule}/{pair}.log").is_file()
+            assert (small_run / f"logs/small/{rule}/{pair}.log").is_file()
     # nothing left to do: outputs are complete and up to date
-    dry = run_snakemake(demo_run, "-n")
+    dry = run_snakemake(small_run, "-n", "--configfile", "config/small.yaml")
     assert "Nothing to be done" in dry.stdout + dry.stderr
 
 
-def test_split_is_disjoint_and_scores_cover_the_cohort(demo_run: Path) -> None:
-    samples = read_tsv(demo_run / "resources/processed/demo/samples.tsv")
-    expression = read_parquet_matrix(demo_run / "resources/processed/demo/expression.parquet")
+def test_split_is_disjoint_and_scores_cover_the_cohort(small_run: Path) -> None:
+    samples = read_tsv(small_run / "resources/processed/small/samples.tsv")
+    expression = read_parquet_matrix(small_run / "resources/processed/small/expression.parquet")
     for pair in PAIRS:
-        split = read_tsv(demo_run / f"results/demo/pairs/{pair}/split.tsv")
+        split = read_tsv(small_run / f"results/small/pairs/{pair}/split.tsv")
         assert split["sample"].is_unique
         n_test = (split["split"] == "test").sum()
         assert n_test == int(0.2 * len(split))
-        scores = read_tsv(demo_run / f"results/demo/pairs/{pair}/benefit_scores.tsv").set_index("sample")
+        scores = read_tsv(small_run / f"results/small/pairs/{pair}/benefit_scores.tsv").set_index("sample")
         assert set(scores.index) == set(expression.index)
         labelled = scores.loc[scores["split"] != "unlabelled", "split"]
         assert labelled.sort_index().equals(split.set_index("sample")["split"].sort_index())
         assert set(scores.loc[labelled.index, "median_group"]) == {"high", "low"}
         assert set(scores.loc[labelled.index, "quartile"]) == {"Q1", "Q2", "Q3", "Q4"}
         # the score is D_hat - I_hat on the centred scale
-        model = load_model(demo_run / f"results/demo/models/{pair}/joint/rep00")
+        model = load_model(small_run / f"results/small/models/{pair}/joint/rep00")
         centred = scores[f"predicted_{pair_of(pair)['target']}_dependency"] - model.target_mean[0]
         centred -= scores[f"predicted_{pair_of(pair)['drug']}_ic50"] - model.target_mean[1]
         np.testing.assert_allclose(scores["benefit_score"], centred, rtol=1e-9, atol=1e-9)
     assert set(samples["ModelID"]) >= set(expression.index)
 
 
-def test_model_metadata(demo_run: Path) -> None:
-    meta = json.loads((demo_run / "results/demo/models/EGFR_ERLOTINIB/joint/rep00/model.json").read_text())
-    genes = read_tsv(demo_run / "results/demo/pairs/EGFR_ERLOTINIB/genes.tsv")["gene"].tolist()
+def test_model_metadata(small_run: Path) -> None:
+    meta = json.loads((small_run / "results/small/models/EGFR_ERLOTINIB/joint/rep00/model.json").read_text())
+    genes = read_tsv(small_run / "results/small/pairs/EGFR_ERLOTINIB/genes.tsv")["gene"].tolist()
     assert meta["genes"] == genes
     assert "EGFR" in genes  # the target gene is always included
-    assert meta["seed"] == 42 and meta["hyperparameters"]["n_components"] == 40
+    k = SMALL["model"]["n_components"]
+    assert meta["seed"] == 42 and meta["hyperparameters"]["n_components"] == k
     assert meta["hyperparameters"]["update"] == "reference"
     assert {"numpy", "scipy", "pandas", "python"} <= set(meta["versions"])
-    with np.load(demo_run / "results/demo/models/EGFR_ERLOTINIB/joint/rep00/model.npz", allow_pickle=False) as z:
-        assert z["W"].shape == (len(genes), 40)
+    with np.load(small_run / "results/small/models/EGFR_ERLOTINIB/joint/rep00/model.npz", allow_pickle=False) as z:
+        assert z["W"].shape == (len(genes), k)
 
 
-def test_planted_pairs_beat_control_and_shuffled_labels(demo_run: Path) -> None:
-    comparison = read_tsv(demo_run / "results/demo/comparison.tsv")
+def test_planted_pairs_beat_control_and_shuffled_labels(small_run: Path) -> None:
+    comparison = read_tsv(small_run / "results/small/comparison.tsv")
     joint = comparison[(comparison["split"] == "test") & (comparison["model"] == "forge_joint")]
     test = joint.set_index(["pair", "output"])["pearson_mean"]
     control_best = max(abs(test[CONTROL].to_numpy()))
@@ -122,27 +126,28 @@ def test_planted_pairs_beat_control_and_shuffled_labels(demo_run: Path) -> None:
     # Label-shuffled fit on the same split and genes: the signal disappears.
     pair = pair_of("EGFR_ERLOTINIB")
     data = pair_data.load_pair(
-        cohort_inputs(demo_run), pair, demo_run / "results/demo/pairs/EGFR_ERLOTINIB/split.tsv"
+        cohort_inputs(small_run), pair, small_run / "results/small/pairs/EGFR_ERLOTINIB/split.tsv"
     )
     rng = np.random.default_rng(np.random.SeedSequence(7))
     shuffled = data.outputs.copy()
     train = data.train
     shuffled.loc[train] = data.outputs.loc[train].to_numpy()[rng.permutation(len(train))]
-    genes = read_tsv(demo_run / "results/demo/pairs/EGFR_ERLOTINIB/genes.tsv")["gene"].tolist()
+    genes = read_tsv(small_run / "results/small/pairs/EGFR_ERLOTINIB/genes.tsv")["gene"].tolist()
     columns = pair_data.output_columns(pair)
     model = fit_pair_models(
         PairData(data.expression, shuffled, data.split), genes, [42], 40, dict(max_iter=500), columns
     )[0]
     shuffled_test = evaluate_model(model, data).query("split == 'test'")["pearson"]
-    assert shuffled_test.abs().max() < 0.25
+    n_test = int((data.split == "test").sum())
+    assert shuffled_test.abs().max() < 3 / np.sqrt(n_test)  # null |r| has sd 1/sqrt(n)
     assert test["EGFR_ERLOTINIB"].min() > shuffled_test.abs().max() + 0.25
 
 
 @pytest.mark.parametrize("pair", PLANTED)
-def test_planted_module_genes_rank_top_of_total_influence(demo_run: Path, pair: str) -> None:
-    planted = next(p for p in truth(demo_run)["planted_pairs"] if f"{p['target']}_{p['drugs'][0]}" == pair)
+def test_planted_module_genes_rank_top_of_total_influence(small_run: Path, pair: str) -> None:
+    planted = next(p for p in truth(small_run)["planted_pairs"] if f"{p['target']}_{p['drugs'][0]}" == pair)
     module = planted["module_genes"]  # gene -> loading; positive loading raises the module
-    effects = read_tsv(demo_run / f"results/demo/pairs/{pair}/gene_effects.tsv")
+    effects = read_tsv(small_run / f"results/small/pairs/{pair}/gene_effects.tsv")
     effects = effects[(effects["model"] == "forge_joint") & (effects["replicate"] == 0)].set_index("gene")
     in_model = [g for g in module if g in effects.index]
     assert len(in_model) >= 20  # training-only selection found the module
@@ -151,11 +156,11 @@ def test_planted_module_genes_rank_top_of_total_influence(demo_run: Path, pair: 
     hits = [g for g in top20 if g in module]
     # hypergeometric tail: module genes are over-represented among the top 20
     p_value = stats.hypergeom.sf(len(hits) - 1, len(effects), len(in_model), 20)
-    assert len(hits) >= 8 and p_value < 1e-3, (hits, p_value)
+    assert len(hits) >= 8 and p_value < 0.01, (hits, p_value)
     # module genes rank above the rest of the selected genes
     ranks = ranking.rank(ascending=False)
     rest = ranks.drop(in_model)
-    assert stats.mannwhitneyu(ranks[in_model], rest, alternative="less").pvalue < 1e-4
+    assert stats.mannwhitneyu(ranks[in_model], rest, alternative="less").pvalue < 1e-3
     # higher module activity means more dependent and more sensitive: sign follows the loading
     signs = np.sign(effects.loc[hits, "TotalInfluence"]) == np.sign(pd.Series(module)[hits])
     assert signs.mean() >= 0.8
@@ -170,6 +175,7 @@ def test_cross_validation_lineage_split_and_cohort_scoring(tmp_path: Path) -> No
         "stages: {tahoe: false, pdx: false, analysis: false, figures: false}\n"
         # a smaller demo: these paths need no planted-signal strength
         "data: {demo: {n_cell_lines: 400, n_genes: 1200, cells_per_condition: 20}}\n"
+        "pairs: {table: config/pairs_small.tsv}\n"
         "split: {scheme: lineage}\n"
         "model: {replicates: 2, kinds: [joint, dependency_only, ic50_only]}\n"
         "tuning:\n  k_grid: [10, 40]\n  n_init: 2\n"
@@ -204,15 +210,15 @@ def test_cross_validation_lineage_split_and_cohort_scoring(tmp_path: Path) -> No
         assert set(missing["gene"]) == set(model_genes) - set(genes)
 
 
-def test_another_config_writes_under_its_own_run_name(demo_run: Path) -> None:
-    """Runs are kept apart: config/small.yaml, dry-run in the demo's directory, would write only
-    under its own roots and reuses none of the demo's outputs."""
-    dry = run_snakemake(demo_run, "-n", "--configfile", "config/small.yaml")
+def test_another_config_writes_under_its_own_run_name(small_run: Path) -> None:
+    """Runs are kept apart: the default demo config, dry-run in the small demo's directory, would
+    write only under its own roots and reuses none of the small demo's outputs."""
+    dry = run_snakemake(small_run, "-n")
     text = dry.stdout + dry.stderr
     outputs = [path for line in text.splitlines() if line.strip().startswith(("output:", "log:"))
                for path in line.split(":", 1)[1].replace(",", " ").split()]
     assert len(outputs) > 20
-    roots = ("results/small/", "resources/processed/small/", "resources/raw/demo/small/", "logs/small/")
+    roots = ("results/demo/", "resources/processed/demo/", "resources/raw/demo/demo/", "logs/demo/")
     assert [p for p in outputs if not p.startswith(roots)] == []
-    assert "demo_raw_data" in text  # the small demo's data are generated, not the demo's reused
-    assert (demo_run / "results/demo/metrics.tsv").is_file()
+    assert "demo_raw_data" in text  # the demo's data are generated, not the small demo's reused
+    assert (small_run / "results/small/metrics.tsv").is_file()
