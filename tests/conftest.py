@@ -61,6 +61,8 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return workdir
 
 
+# tryfirst: pytest-xdist's worker reads the xdist_group marks in its own hook of this name
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test that uses the shared run goes to one pytest-xdist worker (``-n 2 --dist
     loadgroup``: the run is made once), and the SLURM test comes first there: its cluster run
