@@ -61,12 +61,18 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _node_line() -> str:
-    """The node's real hardware (``slurmd -C``), memory lowered a little so the node is not refused."""
+def _node_line(cpus: int | None = None) -> str:
+    """The node's real hardware (``slurmd -C``), memory lowered a little so the node is not refused.
+
+    With ``cpus``, the node declares that many single-thread cores instead of its own (slurm.conf
+    then needs ``SlurmdParameters=config_overrides``, or slurmd would refuse the difference).
+    """
     done = subprocess.run([_sbin("slurmd"), "-C"], capture_output=True, text=True, check=True)
     fields = dict(item.split("=", 1) for item in done.stdout.split() if "=" in item)
     fields["RealMemory"] = str(int(int(fields.get("RealMemory", "2048")) * 0.9))
     fields["NodeName"] = socket.gethostname()
+    if cpus is not None:
+        fields.update(CPUs=str(cpus), Boards="1", SocketsPerBoard="1", CoresPerSocket=str(cpus), ThreadsPerCore="1")
     keys = ("NodeName", "CPUs", "Boards", "SocketsPerBoard", "CoresPerSocket", "ThreadsPerCore", "RealMemory")
     return " ".join(f"{key}={fields[key]}" for key in keys if key in fields)
 
@@ -92,9 +98,14 @@ def _sbin(name: str) -> str:
 
 @dataclass
 class LocalSlurm:
-    """A one-node cluster under ``root``; use as a context manager."""
+    """A one-node cluster under ``root``; use as a context manager.
+
+    ``cpus``: CPUs the node declares (default: the machine's own). More than the machine has
+    lets more jobs run side by side, as on a cluster's many nodes: the jobs then share the cores.
+    """
 
     root: Path
+    cpus: int | None = None
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @property
@@ -166,7 +177,8 @@ class LocalSlurm:
                     "InactiveLimit=0",
                     "KillWait=5",
                     "Waittime=0",
-                    f"{_node_line()} State=UNKNOWN",
+                    *(["SlurmdParameters=config_overrides"] if self.cpus is not None else []),
+                    f"{_node_line(self.cpus)} State=UNKNOWN",
                     "PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP",
                     "",
                 ]

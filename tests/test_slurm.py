@@ -77,7 +77,10 @@ def slurm_small_run(tmp_path_factory: pytest.TempPathFactory):
         ensure_installed()
     except SlurmUnavailable as why:
         pytest.skip(f"no SLURM here: {why}")
-    slurm = LocalSlurm(tmp_path_factory.mktemp("slurm"))
+    # 8 CPUs declared on the 2-core test machine: independent SLURM jobs (figure groups, the pairs'
+    # validation) then run side by side as on a cluster's many nodes, and the test does not wait
+    # for the queue's status polls one job at a time; the jobs share the two real cores
+    slurm = LocalSlurm(tmp_path_factory.mktemp("slurm"), cpus=8)
     try:
         slurm.start()
     except SlurmUnavailable:
