@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
-from scipy import stats
 from scipy.linalg import blas, lapack
 
 __all__ = [
@@ -1109,6 +1108,9 @@ def concordance_index(observed: np.ndarray, predicted: np.ndarray) -> float:
 
 def regression_metrics(observed: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     """Pearson r, Spearman rho, R^2, MAE, MSE and concordance index."""
+    # imported here: scipy.stats costs ~0.6 s to import, and the solver's jobs do not need it
+    from scipy import stats
+
     y = np.asarray(observed, dtype=np.float64).ravel()
     f = np.asarray(predicted, dtype=np.float64).ravel()
     if y.shape != f.shape:

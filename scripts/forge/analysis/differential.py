@@ -132,18 +132,60 @@ def weighted_lm_series(M: np.ndarray, design: np.ndarray, weights: np.ndarray, c
     }
 
 
+def ols_lm_series(M: np.ndarray, design: np.ndarray, chunk: int = 4096) -> dict:
+    """Gene-wise ordinary least squares through the reduced QR of the design: what limma's
+    ``lm.series`` returns without weights.
+
+    pylimma's unweighted fast path multiplies the data by the complete n × n Q of the design
+    (2 n² G flops: 7.6 s for 1,700 samples × 20,000 genes); the coefficients and the residual
+    sd need only the n × p factor (2 n p G). For a full-rank design (the only case routed here)
+    R's pivoted QR does not pivot, so the numbers are R's up to rounding; the residual sd comes
+    from the residuals themselves. Checked against R limma (tests/fixtures/limma).
+    """
+    from scipy.linalg import solve_triangular
+
+    M = np.asarray(M, dtype=np.float64)
+    X = np.asarray(design, dtype=np.float64)
+    n_genes, n_samples = M.shape
+    n_coefs = X.shape[1]
+    q, r = np.linalg.qr(X, mode="reduced")
+    coefficients = np.empty((n_genes, n_coefs))
+    sigma = np.empty(n_genes)
+    for start in range(0, n_genes, chunk):
+        y = M[start:start + chunk]  # (g, n)
+        beta = solve_triangular(r, q.T @ y.T)  # (p, g)
+        coefficients[start:start + chunk] = beta.T
+        residual = y - beta.T @ X.T
+        sigma[start:start + chunk] = np.sqrt((residual**2).sum(axis=1) / (n_samples - n_coefs))
+    r_inverse = solve_triangular(r, np.eye(n_coefs))
+    cov_coefficients = r_inverse @ r_inverse.T
+    return {
+        "coefficients": coefficients,
+        "stdev_unscaled": np.broadcast_to(np.sqrt(np.diag(cov_coefficients)), (n_genes, n_coefs)).copy(),
+        "sigma": sigma,
+        "df_residual": np.full(n_genes, float(n_samples - n_coefs)),
+        "cov_coefficients": cov_coefficients,
+        "pivot": np.arange(n_coefs),
+        "rank": n_coefs,
+    }
+
+
 @contextlib.contextmanager
 def _fast_weighted_fits():
-    """Route pylimma's ``lm_series`` to :func:`weighted_lm_series` when its conditions hold."""
+    """Route pylimma's ``lm_series`` to :func:`weighted_lm_series` (voom weights) or
+    :func:`ols_lm_series` (no weights) when their conditions hold: every value finite, every
+    weight positive, a full-rank design."""
     import pylimma.lmfit as lmfit
 
     original = lmfit.lm_series
 
     def lm_series(M, design, weights=None):
         M_arr, X = np.asarray(M, dtype=np.float64), np.asarray(design, dtype=np.float64)
-        if (weights is not None and np.ndim(weights) == 2 and np.shape(weights) == M_arr.shape
-                and np.isfinite(M_arr).all() and (np.asarray(weights) > 0).all()
-                and np.linalg.matrix_rank(X) == X.shape[1]):
+        if not (np.isfinite(M_arr).all() and np.linalg.matrix_rank(X) == X.shape[1]):
+            return original(M, design, weights=weights)
+        if weights is None:
+            return ols_lm_series(M_arr, X)
+        if np.ndim(weights) == 2 and np.shape(weights) == M_arr.shape and (np.asarray(weights) > 0).all():
             return weighted_lm_series(M_arr, X, np.asarray(weights, dtype=np.float64))
         return original(M, design, weights=weights)
 
