@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import os
-
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -19,6 +19,9 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(1)
+
+# The small demo's configuration, which the shared run (small_run) uses.
+SMALL_CONFIG = yaml.safe_load((REPO / "config/small.yaml").read_text())
 
 # What a user's checkout contains that a workflow run needs.
 WORKFLOW_PARTS = ("Snakefile", "workflow", "scripts", "config", "envs", "profiles")

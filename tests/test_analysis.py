@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from scipy import stats
 from scipy.spatial.distance import pdist
 from sklearn.metrics import adjusted_rand_score
 from statsmodels.stats.multitest import multipletests
 
-from conftest import REPO
+from conftest import SMALL_CONFIG
 from forge.analysis import clustering, differential, embedding, enrichment
 from forge.analysis.pair import analysis_samples, de_contrasts
 from forge.io import InputFormatError
@@ -279,8 +278,8 @@ def test_read_gmt(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ the shared run of the small demo (config/small.yaml)
 
 
-SMALL = yaml.safe_load((REPO / "config/small.yaml").read_text())
-SMALL_DEMO, SMALL_K, SMALL_REPLICATES = SMALL["data"]["demo"], SMALL["model"]["n_components"], SMALL["model"]["replicates"]
+SMALL_DEMO, SMALL_K, SMALL_REPLICATES = (SMALL_CONFIG["data"]["demo"], SMALL_CONFIG["model"]["n_components"],
+                                         SMALL_CONFIG["model"]["replicates"])
 
 
 def read(run: Path, pair: str, name: str) -> pd.DataFrame:

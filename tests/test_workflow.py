@@ -13,10 +13,9 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 from scipy import stats
 
-from conftest import REPO, run_snakemake
+from conftest import SMALL_CONFIG, run_snakemake
 
 from forge.modelling import pair_data
 from forge.modelling.model import PairData, evaluate_model, fit_pair_models, load_model
@@ -25,7 +24,6 @@ from forge.io import read_parquet_matrix
 PLANTED = ["EGFR_ERLOTINIB"]  # config/pairs_small.tsv: one planted pair (two drugs) and the control
 CONTROL = "A1CF_VORINOSTAT"
 PAIRS = PLANTED + [CONTROL]
-SMALL = yaml.safe_load((REPO / "config/small.yaml").read_text())
 
 
 def read_tsv(path: Path) -> pd.DataFrame:
@@ -64,7 +62,7 @@ def test_outputs_and_logs(small_run: Path) -> None:
         assert expected_models <= set(metrics.loc[metrics["pair"] == pair, "model"])
     assert "forge_multi_drug" in set(metrics.loc[metrics["pair"] == "EGFR_ERLOTINIB", "model"])
     forge = metrics[metrics["model"].str.startswith("forge_")]
-    assert set(forge.groupby(["pair", "model"])["replicate"].nunique()) == {SMALL["model"]["replicates"]}
+    assert set(forge.groupby(["pair", "model"])["replicate"].nunique()) == {SMALL_CONFIG["model"]["replicates"]}
     for column in ("pearson", "spearman", "r2", "mae", "mse", "c_index"):
         assert forge[column].notna().all(), column
     for rule in ("demo_raw_data", "select_pairs", "compare_pairs"):
@@ -104,7 +102,7 @@ def test_model_metadata(small_run: Path) -> None:
     genes = read_tsv(small_run / "results/small/pairs/EGFR_ERLOTINIB/genes.tsv")["gene"].tolist()
     assert meta["genes"] == genes
     assert "EGFR" in genes  # the target gene is always included
-    k = SMALL["model"]["n_components"]
+    k = SMALL_CONFIG["model"]["n_components"]
     assert meta["seed"] == 42 and meta["hyperparameters"]["n_components"] == k
     assert meta["hyperparameters"]["update"] == "reference"
     assert {"numpy", "scipy", "pandas", "python"} <= set(meta["versions"])
