@@ -15,7 +15,7 @@ target there.
 One JSON line is printed (progress goes to stderr): wall time of the Snakemake run, peak RSS
 of the largest job (Snakemake's benchmark files, column max_rss, and a psutil sampler of the
 job processes, which also covers the rules without a benchmark directive), the number of jobs,
-and per stage (data: import_prepared; modelling: select/prepare/tune/train/baselines/evaluate
+and per stage (data: import_prepared, expression_array; modelling: select/prepare/tune/train/baselines/evaluate
 and compare; analysis: embed/cluster/de/enrich/umap) the summed job time (benchmark s where
 the rule has one, else the job's span in the Snakemake log) and the stage's wall span (first
 job start to last job end, from the log's 1-second timestamps). Targets on 2 cores: <= 20
@@ -60,7 +60,7 @@ LINEAGES = {  # name: relative size
 }
 # Stage of each rule (rules not listed are counted under "other").
 STAGES = {
-    "data": ("import_prepared",),
+    "data": ("import_prepared", "expression_array"),
     "modelling": ("select_pairs", "prepare_pair", "tune_pair", "train_pair", "baselines_pair",
                   "evaluate_pair", "compare_pairs", "score_cohort"),
     "analysis": ("embed_pair", "cluster_pair", "de_pair", "enrich_pair", "embedding_umap"),

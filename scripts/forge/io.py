@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -12,9 +13,11 @@ import pandas as pd
 
 __all__ = [
     "InputFormatError",
+    "MatrixArray",
     "atomic_write",
     "read_parquet_matrix",
     "require_columns",
+    "write_matrix_array",
     "write_parquet_matrix",
     "write_tsv",
 ]
@@ -146,6 +149,118 @@ def _matrix_from_table(table) -> pd.DataFrame:
     if index_col == "index":
         out.index.name = None
     return out
+
+
+# ---------------------------------------------------------------------------
+# Memory-mappable matrix arrays (the cohort expression read by every pair's jobs)
+# ---------------------------------------------------------------------------
+MATRIX_ARRAY_FORMAT = "forge-matrix-array/1"
+MATRIX_ARRAY_FILES = {"index": "index.json", "values": "values.npy", "rank_order": "rank_order.npy"}
+
+
+def rank_order_dtype(n_samples: int) -> np.dtype:
+    """The smallest integer type that holds positions 0 … n_samples − 1 (and n_samples)."""
+    return np.dtype(np.int16) if n_samples < 2**15 - 1 else np.dtype(np.int32)
+
+
+def write_matrix_array(df: pd.DataFrame, directory: str | os.PathLike[str]) -> None:
+    """Write a float samples × features matrix as a memory-mappable array with its sort orders.
+
+    Files (each written atomically): ``values.npy`` (float64, Fortran order, so each feature's
+    column is contiguous), ``rank_order.npy`` (features × samples, row ``g`` the stable ascending
+    sort order of feature ``g`` with NaN last: what :func:`forge.modelling.model.subset_average_ranks`
+    needs to rank any subset of samples in O(n)) and ``index.json`` (sample and feature labels).
+    A whole-matrix read takes a fraction of a second instead of seconds for the Parquet file
+    (1,700 × 20,000: 0.2 s against 3 s), and a job maps only the pages it touches.
+    """
+    directory = Path(directory)
+    values = np.asfortranarray(df.to_numpy(dtype=np.float64))
+    order = np.argsort(values, axis=0, kind="stable").astype(rank_order_dtype(values.shape[0])).T
+    index = {
+        "format": MATRIX_ARRAY_FORMAT,
+        "index_name": df.index.name,
+        "shape": list(values.shape),
+        "samples": [str(s) for s in df.index],
+        "features": [str(c) for c in df.columns],
+        "files": {k: v for k, v in MATRIX_ARRAY_FILES.items() if k != "index"},
+    }
+    for key, array in (("values", values), ("rank_order", np.ascontiguousarray(order))):
+        with atomic_write(directory / MATRIX_ARRAY_FILES[key]) as tmp, open(tmp, "wb") as handle:
+            np.save(handle, array)  # a file handle: np.save would append .npy to the temporary name
+    with atomic_write(directory / MATRIX_ARRAY_FILES["index"]) as tmp:
+        tmp.write_text(json.dumps(index) + "\n")
+
+
+def read_matrix_array_index(path: str | os.PathLike[str]) -> dict:
+    """The ``index.json`` of a matrix array (labels and shape), checked; the arrays are not opened."""
+    path = Path(path)
+    try:
+        index = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as err:
+        raise InputFormatError(f"{path}: not a readable matrix-array index ({err})") from err
+    if not isinstance(index, dict) or index.get("format") != MATRIX_ARRAY_FORMAT:
+        found = index.get("format") if isinstance(index, dict) else type(index).__name__
+        raise InputFormatError(f"{path}: key 'format' is {found!r}, expected {MATRIX_ARRAY_FORMAT!r}")
+    for key in ("shape", "samples", "features"):
+        if key not in index:
+            raise InputFormatError(f"{path}: missing key {key!r}")
+    shape = tuple(index["shape"])
+    if shape != (len(index["samples"]), len(index["features"])):
+        raise InputFormatError(f"{path}: 'shape' {list(shape)} does not match "
+                               f"{len(index['samples'])} samples × {len(index['features'])} features")
+    return index
+
+
+class MatrixArray:
+    """A matrix written by :func:`write_matrix_array`, memory-mapped read-only.
+
+    Attributes
+    ----------
+    samples, features : pandas.Index
+        Row and column labels (``samples.name`` is the index name of the written frame).
+    values : numpy.memmap (n_samples, n_features)
+        Float64, Fortran order.
+    rank_order : numpy.memmap (n_features, n_samples)
+        Per feature, the stable ascending sort order of its values, NaN last.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        directory = Path(directory)
+        index = read_matrix_array_index(directory / MATRIX_ARRAY_FILES["index"])
+        shape = tuple(index["shape"])
+        self.directory = directory
+        self.samples = pd.Index(index["samples"], name=index.get("index_name"))
+        self.features = pd.Index(index["features"])
+        self.values = self._load("values", shape, np.float64)
+        self.rank_order = self._load("rank_order", shape[::-1], rank_order_dtype(shape[0]))
+
+    def _load(self, key: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+        path = self.directory / MATRIX_ARRAY_FILES[key]
+        try:
+            array = np.load(path, mmap_mode="r")
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError) as err:
+            raise InputFormatError(f"{path}: not a readable .npy array, truncated or corrupt ({err})") from err
+        if array.shape != shape or array.dtype != np.dtype(dtype):
+            raise InputFormatError(f"{path}: array of shape {array.shape} and type {array.dtype}, expected "
+                                   f"{shape} and {np.dtype(dtype)} (from {MATRIX_ARRAY_FILES['index']})")
+        return array
+
+    def frame(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The matrix as a DataFrame like :func:`read_parquet_matrix` returns: the whole matrix
+        backed by the read-only map (no copy), or the named columns copied, in that order."""
+        if columns is None:
+            return pd.DataFrame(self.values, index=self.samples.copy(), columns=self.features.copy(), copy=False)
+        positions = self.features.get_indexer(columns)
+        if (positions < 0).any():
+            missing = [c for c, i in zip(columns, positions) if i < 0]
+            raise InputFormatError(f"{self.directory}: {len(missing)} requested columns are not in the matrix, "
+                                   f"e.g. {missing[:5]}")
+        block = np.asfortranarray(self.values[:, positions])
+        return pd.DataFrame(block, index=self.samples.copy(), columns=pd.Index(list(columns)), copy=False)
 
 
 def write_tsv(df: pd.DataFrame, path: str | os.PathLike[str], index: bool = False) -> None:

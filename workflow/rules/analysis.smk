@@ -15,6 +15,7 @@ rule embed_pair:
         consensus=f"{RESULTS}/pairs/{{pair}}/embedding_consensus.tsv",
     log:
         f"{LOGS}/embed_pair/{{pair}}.log",
+    priority: MODELLING_FIRST
     group:
         "pair_downstream"
     conda:
@@ -91,7 +92,8 @@ rule enrich_pair:
         sensitive=f"{RESULTS}/pairs/{{pair}}/de_sensitive_clusters.tsv",
         score_groups=f"{RESULTS}/pairs/{{pair}}/de_score_groups.tsv",
         effects=f"{RESULTS}/pairs/{{pair}}/gene_effects.tsv",
-        expression=COHORT_MATRICES["expression"],
+        # the tested genes' names only
+        expression_index=EXPRESSION_ARRAY["index"],
     output:
         enrichment=f"{RESULTS}/pairs/{{pair}}/enrichment.tsv",
         lists=f"{RESULTS}/pairs/{{pair}}/enrichment_lists.tsv",
@@ -122,6 +124,7 @@ rule embedding_umap:
         f"{LOGS}/embedding_umap.log",
     benchmark:
         f"{BENCH}/embedding_umap.tsv"
+    priority: MODELLING_FIRST
     conda:
         "../../envs/analysis.yaml"
     threads: 1

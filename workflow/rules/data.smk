@@ -91,3 +91,22 @@ else:
             gene_universe=config["normalisation"]["gene_universe"],
         script:
             "../scripts/voom_expression.py"
+
+
+rule expression_array:
+    input:
+        expression=COHORT_MATRICES["expression"],
+    output:
+        **EXPRESSION_ARRAY,
+    log:
+        f"{LOGS}/expression_array.log",
+    benchmark:
+        f"{BENCH}/expression_array.tsv"
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(2000, per_input_mb=6),
+        runtime=minutes(20),
+    script:
+        "../scripts/expression_array.py"

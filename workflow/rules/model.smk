@@ -30,6 +30,7 @@ rule prepare_pair:
         outputs=f"{RESULTS}/pairs/{{pair}}/observed_outputs.parquet",
     log:
         f"{LOGS}/prepare_pair/{{pair}}.log",
+    priority: MODELLING_FIRST
     group:
         "pair_prepare"
     conda:
@@ -63,6 +64,7 @@ rule tune_pair:
         f"{LOGS}/tune_pair/{{pair}}.log",
     benchmark:
         f"{BENCH}/tune_pair/{{pair}}.tsv"
+    priority: MODELLING_FIRST
     conda:
         "../../envs/model.yaml"
     threads: 1
@@ -89,6 +91,7 @@ rule train_pair:
         f"{LOGS}/train_pair/{{pair}}.log",
     benchmark:
         f"{BENCH}/train_pair/{{pair}}.tsv"
+    priority: MODELLING_FIRST
     conda:
         "../../envs/model.yaml"
     threads: 1
@@ -116,6 +119,7 @@ rule baselines_pair:
         f"{LOGS}/baselines_pair/{{pair}}.log",
     benchmark:
         f"{BENCH}/baselines_pair/{{pair}}.tsv"
+    priority: MODELLING_FIRST
     conda:
         "../../envs/model.yaml"
     threads: 1
@@ -148,6 +152,7 @@ rule evaluate_pair:
         predictions=f"{RESULTS}/pairs/{{pair}}/predictions.tsv",
     log:
         f"{LOGS}/evaluate_pair/{{pair}}.log",
+    priority: MODELLING_FIRST
     group:
         "pair_downstream"
     conda:

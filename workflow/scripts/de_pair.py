@@ -1,9 +1,11 @@
 """Adapter of rule de_pair: limma DE (sensitive clusters vs rest; high vs low Benefit Score) on every gene."""
 
+from pathlib import Path
+
 import pandas as pd
 
 from forge.analysis.pair import de_pair
-from forge.io import read_parquet_matrix, read_tsv_indexed, write_tsv
+from forge.io import MatrixArray, read_parquet_matrix, read_tsv_indexed, write_tsv
 from forge.rules import blas_threads, setup_rule_logging
 
 smk = snakemake  # noqa: F821
@@ -12,7 +14,7 @@ settings = smk.params.de
 clusters = pd.read_csv(smk.input.clusters, sep="\t", dtype={"sample": str})
 scores = read_tsv_indexed(smk.input.scores, "sample")[settings["score"]]
 with blas_threads(smk):
-    expression = read_parquet_matrix(smk.input.expression)
+    expression = MatrixArray(Path(smk.input.expression_index).parent).frame()
     weights = read_parquet_matrix(smk.input.weights) if "weights" in smk.input.keys() else None
     if weights is None:
         log.info("no voom weights (prepared cohort or analysis.de.weights false): unweighted limma")

@@ -3,7 +3,7 @@
 import pandas as pd
 
 from forge.analysis.pair import enrich_pair, read_libraries, read_universe
-from forge.io import matrix_columns, write_tsv
+from forge.io import read_matrix_array_index, write_tsv
 from forge.rules import setup_rule_logging
 
 smk = snakemake  # noqa: F821
@@ -16,6 +16,6 @@ libraries = read_libraries(list(smk.input.libraries))
 universe = read_universe(smk.input.universe) if "universe" in smk.input.keys() else None
 log.info("libraries: %s; background: %s", {k: len(v) for k, v in libraries.items()},
          f"universe of {len(universe)} genes" if universe else "the tested genes")
-table, lists = enrich_pair(de_tables, effects, matrix_columns(smk.input.expression), libraries, settings, universe)
+table, lists = enrich_pair(de_tables, effects, read_matrix_array_index(smk.input.expression_index)["features"], libraries, settings, universe)
 write_tsv(table, smk.output.enrichment)
 write_tsv(lists, smk.output.lists)

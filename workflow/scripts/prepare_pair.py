@@ -1,10 +1,10 @@
 """Rule adapter: cell-line split and training-only gene selection for one pair."""
 
-
+from pathlib import Path
 
 import pandas as pd
 
-from forge.io import InputFormatError, read_parquet_matrix, write_tsv
+from forge.io import InputFormatError, MatrixArray, read_parquet_matrix, write_tsv
 from forge.modelling.model import (
     check_split_sizes,
     read_fixed_split,
@@ -12,6 +12,7 @@ from forge.modelling.model import (
     split_by_lineage,
     split_requirements,
     split_samples,
+    subset_average_ranks,
 )
 from forge.modelling.pair_data import assemble_outputs, write_pair_slices
 from forge.modelling.pairs import pair_record
@@ -22,7 +23,8 @@ from forge.rules import setup_rule_logging
 def main(smk) -> None:
     log = setup_rule_logging(smk, "prepare_pair")
     pair = pair_record(smk.input.pairs, smk.wildcards.pair)
-    expression = read_parquet_matrix(smk.input.expression)
+    cohort = MatrixArray(Path(smk.input.expression_index).parent)
+    expression = cohort.frame()  # backed by the read-only map: no copy of the whole matrix
     dependency = read_parquet_matrix(smk.input.dependency)
     response = read_parquet_matrix(smk.input.response)
     sources = dict(dependency=smk.input.dependency, response=smk.input.response)
@@ -64,8 +66,11 @@ def main(smk) -> None:
         if forced and pair["target"] not in expression.columns:
             log.warning("target gene %s has no expression column; not forced into the gene set", pair["target"])
         columns = outputs.columns[:2]
+        # the training samples' ranks from the cohort's per-gene sort orders (equal to ranking them)
+        ranks = subset_average_ranks(cohort.values, cohort.rank_order, expression.index.get_indexer(train))
         genes = select_correlated_genes(
-            expression.loc[train], outputs.loc[train, columns], smk.params.genes["n_per_target"], forced
+            expression.loc[train], outputs.loc[train, columns], smk.params.genes["n_per_target"], forced,
+            ranks=ranks,
         )
     log.info("%d train / %d test samples, %d genes", len(train), (split == "test").sum(), len(genes))
     write_pair_slices(expression, dependency, response, pair, genes.index.tolist(), smk.output.expression,

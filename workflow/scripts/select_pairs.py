@@ -1,15 +1,17 @@
 """Rule adapter: the pairs to model (configured table or automatic listing) with their counts."""
 
+from pathlib import Path
+
 import pandas as pd
 
-from forge.io import read_parquet_matrix, write_tsv
+from forge.io import MatrixArray, read_parquet_matrix, write_tsv
 from forge.modelling.pairs import auto_pairs, count_pairs, read_pairs_table
 from forge.rules import setup_rule_logging
 
 
 def main(smk) -> None:
     log = setup_rule_logging(smk, "select_pairs")
-    expression = read_parquet_matrix(smk.input.expression)
+    expression = MatrixArray(Path(smk.input.expression_index).parent).frame()  # mapped, not read
     dependency = read_parquet_matrix(smk.input.dependency)
     response = read_parquet_matrix(smk.input.response)
     if smk.params.auto:
