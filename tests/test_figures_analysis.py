@@ -415,3 +415,79 @@ def test_supp_lineage_without_sensitive_cluster_or_tables():
     fig, status = spec.draw({"cluster_lineages": pd.DataFrame(), "cluster_summary": pd.DataFrame()}, PAIR)
     assert set(status) == {"a", "b"} and all(s.startswith("not drawn: ") for s in status.values())
     plt.close(fig)
+
+
+# ------------------------------------------------------------------ frozen layout (every figure)
+
+
+def layout_test_figure() -> plt.Figure:
+    """A constrained-layout figure with nested subfigures, a heatmap with a colour bar and titles."""
+    fig = style.new_figure(height=4.0)
+    fig.suptitle("a figure")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[1.4, 1.0])
+    left, right = top.subfigures(1, 2, width_ratios=[1.0, 1.3])
+    heatmap = left.add_subplot()
+    image = heatmap.imshow(np.arange(20.0).reshape(4, 5))
+    left.colorbar(image, ax=heatmap, label="value (a.u.)")
+    for ax in right.subplots(2, 1):
+        ax.plot([0, 1], [0, 2])
+        ax.set_title("a title that takes room")
+    for ax in bottom.subplots(1, 3):
+        ax.scatter([1, 2, 3], [3, 1, 2])
+        ax.set_xlabel("x (units)")
+    return fig
+
+
+def frozen_positions(fig: plt.Figure) -> list[tuple[float, ...]]:
+    boxes = [tuple(sub.bbox_relative.get_points().ravel()) for sub in style._subfigures(fig)]
+    return boxes + [tuple(ax.get_position(original=True).get_points().ravel()) for ax in fig.get_axes()]
+
+
+def drawn_positions(fig: plt.Figure) -> np.ndarray:
+    """Where the axes are drawn (fixed-aspect axes shrink their original box at each draw)."""
+    return np.array([ax.get_position().bounds for ax in fig.get_axes()])
+
+
+def test_freeze_layout_keeps_the_constrained_layout_rounded_and_switched_off():
+    reference = layout_test_figure()
+    reference.set_dpi(plt.rcParams["savefig.dpi"])
+    reference.draw_without_rendering()  # constrained layout, as savefig would do it
+    fig = layout_test_figure()
+    style.freeze_layout(fig)
+    assert fig.get_layout_engine() is None or type(fig.get_layout_engine()).__name__ == "PlaceHolderLayoutEngine"
+    expected, frozen = frozen_positions(reference), frozen_positions(fig)
+    # the same layout to 1e-7 of the figure (rounding), 1e-6 where a fixed aspect re-derives the box
+    np.testing.assert_allclose(np.array(frozen), np.array(expected), rtol=0, atol=1e-7)
+    np.testing.assert_allclose(drawn_positions(fig), drawn_positions(reference), rtol=0, atol=1e-6)
+    assert np.array_equal(np.round(np.array(frozen), style.LAYOUT_DECIMALS), np.array(frozen))
+    fig.draw_without_rendering()
+    drawn = drawn_positions(fig)
+    fig.draw_without_rendering()  # each draw (as the PNG's and the PDF's savefig) moves nothing
+    assert frozen_positions(fig) == frozen and np.array_equal(drawn_positions(fig), drawn)
+    plt.close(reference)
+    plt.close(fig)
+
+
+def test_freeze_layout_absorbs_the_layout_solvers_round_off(monkeypatch, tmp_path):
+    """kiwisolver's round-off differs between processes (~1e-15); the saved bytes must not."""
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    solve = ConstrainedLayoutEngine.execute
+    outputs = []
+    for shift in (0.0, 3e-15, -3e-15):
+        def perturbed(self, fig, shift=shift):
+            solve(self, fig)
+            for sub in style._subfigures(fig):
+                sub.bbox_relative.p0 = sub.bbox_relative.p0 + shift
+            for ax in fig.get_axes():
+                ax._set_position(np.array(ax.get_position().bounds) + shift, which="both")
+
+        monkeypatch.setattr(ConstrainedLayoutEngine, "execute", perturbed)
+        fig = layout_test_figure()
+        style.freeze_layout(fig)
+        outputs.append((frozen_positions(fig), drawn_positions(fig).tolist()))
+        style.save_figure(fig, tmp_path / f"{len(outputs)}.png", tmp_path / f"{len(outputs)}.pdf")
+    assert outputs[0] == outputs[1] == outputs[2]
+    for suffix in ("png", "pdf"):
+        first = (tmp_path / f"1.{suffix}").read_bytes()
+        assert all((tmp_path / f"{i}.{suffix}").read_bytes() == first for i in (2, 3)), suffix

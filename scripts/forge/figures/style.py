@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; no display on a cluster node
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -111,11 +112,51 @@ def no_data(ax, reason: str) -> None:
             wrap=True, color="#566573")
 
 
+#: Decimals kept of every laid-out position (figure fractions): 1e-7 of a 7.2 in figure at 200 dpi
+#: is 1e-4 px, far below what a renderer resolves, and far above the solver's round-off (1e-15).
+LAYOUT_DECIMALS = 7
+
+
+def _subfigures(figure) -> list:
+    found = []
+    for sub in figure.subfigs:
+        found += [sub, *_subfigures(sub)]
+    return found
+
+
+def freeze_layout(fig: plt.Figure, decimals: int = LAYOUT_DECIMALS) -> None:
+    """Run the figure's layout engine once, round every position it chose, and switch it off.
+
+    Constrained layout solves its constraints with kiwisolver, whose internal order follows memory
+    addresses: the same figure from the same tables gets positions that differ between processes in
+    the last bits (~1e-15), and at times that flips an anti-aliased pixel or a PDF coordinate (fig3
+    came out in one of two versions). Rounded positions depend only on the figure's content.
+    """
+    if fig.get_layout_engine() is None:
+        return
+    # lay out at the PNG's resolution, where text extents are measured as the PNG will draw them
+    screen_dpi = fig.dpi
+    fig.set_dpi(plt.rcParams["savefig.dpi"] if plt.rcParams["savefig.dpi"] != "figure" else screen_dpi)
+    fig.draw_without_rendering()
+    fig.set_dpi(screen_dpi)
+    for sub in _subfigures(fig):
+        rounded = np.round(sub.bbox_relative.get_points(), decimals)
+        # the subfigure's bbox relative to its parent, as constrained layout sets it
+        sub._redo_transform_rel_fig(bbox=Bbox(rounded))
+    for ax in fig.get_axes():  # the root figure lists the axes of its subfigures too
+        for which in ("original", "active"):
+            corners = np.round(ax.get_position(original=which == "original").get_points(), decimals)
+            ax.set_position(Bbox(corners), which=which)
+    fig.set_layout_engine("none")
+
+
 def save_figure(fig: plt.Figure, png: str | os.PathLike, pdf: str | os.PathLike | None = None) -> None:
     """Write the PNG (and the vector PDF) atomically, then close the figure.
 
-    PDF metadata carries no date, so that the same tables give the same bytes.
+    The layout is frozen first (`freeze_layout`) and the PDF metadata carries no date, so that the
+    same tables give the same bytes in every process.
     """
+    freeze_layout(fig)
     with atomic_write(png) as tmp:
         fig.savefig(tmp, format="png", metadata={"Software": None})
     if pdf is not None:
