@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
+from matplotlib.layout_engine import PlaceHolderLayoutEngine  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from scipy import stats  # noqa: E402
 
@@ -454,7 +455,7 @@ def test_freeze_layout_keeps_the_constrained_layout_rounded_and_switched_off():
     reference.draw_without_rendering()  # constrained layout, as savefig would do it
     fig = layout_test_figure()
     style.freeze_layout(fig)
-    assert fig.get_layout_engine() is None or type(fig.get_layout_engine()).__name__ == "PlaceHolderLayoutEngine"
+    assert isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine)  # what "none" leaves
     expected, frozen = frozen_positions(reference), frozen_positions(fig)
     # the same layout to 1e-7 of the figure (rounding), 1e-6 where a fixed aspect re-derives the box
     np.testing.assert_allclose(np.array(frozen), np.array(expected), rtol=0, atol=1e-7)
@@ -464,6 +465,10 @@ def test_freeze_layout_keeps_the_constrained_layout_rounded_and_switched_off():
     drawn = drawn_positions(fig)
     fig.draw_without_rendering()  # each draw (as the PNG's and the PDF's savefig) moves nothing
     assert frozen_positions(fig) == frozen and np.array_equal(drawn_positions(fig), drawn)
+    draws = []
+    fig.draw_without_rendering = lambda: draws.append(1)
+    style.freeze_layout(fig)  # as save_figure does after a caller froze it: nothing laid out again
+    assert draws == [] and frozen_positions(fig) == frozen
     plt.close(reference)
     plt.close(fig)
 

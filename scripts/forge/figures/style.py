@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only; no display on a cluster node
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.layout_engine import PlaceHolderLayoutEngine  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -132,8 +133,8 @@ def freeze_layout(fig: plt.Figure, decimals: int = LAYOUT_DECIMALS) -> None:
     the last bits (~1e-15), and at times that flips an anti-aliased pixel or a PDF coordinate (fig3
     came out in one of two versions). Rounded positions depend only on the figure's content.
     """
-    if fig.get_layout_engine() is None:
-        return
+    if fig.get_layout_engine() is None or isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine):
+        return  # no engine, or frozen already ("none" leaves a place-holder that lays out nothing)
     # lay out at the PNG's resolution, where text extents are measured as the PNG will draw them
     screen_dpi = fig.dpi
     fig.set_dpi(plt.rcParams["savefig.dpi"] if plt.rcParams["savefig.dpi"] != "figure" else screen_dpi)
