@@ -4,10 +4,22 @@
     python scripts/forge_score.py --model results/demo/models/EGFR_ERLOTINIB --expression cohort.csv --out scores.tsv
 
 ``--model`` is a model directory (model.json + model.npz) or a pair's models directory
-(its reported model, joint/rep00, is used). ``--expression`` is samples x genes (CSV,
-TSV or Parquet; first column sample ids), normalised expression by default or raw counts
-with ``--counts`` (voom logCPM, per sample). Model genes missing from the file are set to
-their training mean and listed in ``<out>.missing_genes.tsv``.
+(its reported model, joint/rep00, is used); or, with no trained model, ``--weights`` a gene-weight
+table (columns gene, weight; optional training_mean, training_sd), e.g. a published signature.
+``--expression`` is samples x genes (CSV, TSV or Parquet; first column sample ids), normalised
+expression by default or raw counts with ``--counts`` (voom logCPM, per sample). Model genes
+missing from the file are listed in ``<out>.missing_genes.tsv``.
+
+How the score reaches the cohort (FORGE_METHOD §5):
+  --scaling training      z-score with the training mean and sd (default; a sample's score never
+                          depends on the other samples; missing genes count at their training mean)
+  --scaling cohort        z-score every model gene within the scored cohort (the paper's transfer to
+                          Tahoe and PDX; needs --min-cohort-size samples)
+  --weight-scale raw      the model's weights W(h_D - h_I) (default)
+  --weight-scale standardised
+                          weights standardised (mean 0, sd 1) over the genes the cohort has (the paper's)
+The paper's recipe is ``--scaling cohort --weight-scale standardised``. ``--write-weights FILE``
+writes the model's weight table (readable by ``--weights``) and exits.
 """
 
 from __future__ import annotations
@@ -31,27 +43,53 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="forge-score", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--model", required=True, help="model directory or a pair's models directory")
-    parser.add_argument("--expression", required=True, help="samples x genes file (CSV, TSV or Parquet)")
-    parser.add_argument("--out", required=True, help="output TSV of scores")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="model directory or a pair's models directory")
+    source.add_argument("--weights", help="gene-weight table (gene, weight[, training_mean, training_sd])")
+    parser.add_argument("--expression", help="samples x genes file (CSV, TSV or Parquet)")
+    parser.add_argument("--out", help="output TSV of scores")
+    parser.add_argument("--scaling", choices=("training", "cohort"), default="training",
+                        help="z-score with the training mean/sd (default) or within the scored cohort (the paper's)")
+    parser.add_argument("--weight-scale", choices=("raw", "standardised"), default="raw",
+                        help="the model's raw gene weights (default) or weights standardised over the genes used")
+    parser.add_argument("--min-cohort-size", type=int, default=10,
+                        help="fewest samples --scaling cohort accepts (default 10)")
+    parser.add_argument("--write-weights", metavar="FILE",
+                        help="write the model's gene-weight table (for --weights) and exit")
     parser.add_argument("--counts", action="store_true", help="the file holds raw counts (voom first)")
     parser.add_argument("--max-missing-fraction", type=fraction, default=0.5,
                         help="largest fraction of the model's genes a sample may lack (0 to 1; default 0.5)")
     args = parser.parse_args(argv)
+    if args.write_weights:
+        if not args.model:
+            parser.error("--write-weights needs --model")
+    elif not (args.expression and args.out):
+        parser.error("--expression and --out are required to score")
+    if args.min_cohort_size < 2:
+        parser.error("--min-cohort-size must be at least 2")
     # the numerical stack is imported after the arguments are parsed: --help and usage errors are instant
     from forge.io import InputFormatError, write_tsv
-    from forge.modelling.scoring import score_file
+    from forge.modelling.model import load_model
+    from forge.modelling.scoring import resolve_model_dir, score_file
+    from forge.modelling.transfer import Recipe, model_weight_table
 
     try:
+        if args.write_weights:
+            write_tsv(model_weight_table(load_model(resolve_model_dir(args.model))), args.write_weights)
+            print(f"gene weights -> {args.write_weights}")
+            return 0
+        recipe = Recipe(args.scaling, args.weight_scale, args.min_cohort_size)
         table, missing = score_file(
-            args.model, args.expression, "counts" if args.counts else "normalised", args.max_missing_fraction
+            args.model, args.expression, "counts" if args.counts else "normalised", args.max_missing_fraction,
+            recipe, args.weights,
         )
     except (FileNotFoundError, InputFormatError) as err:
         print(f"forge_score: error: {err}", file=sys.stderr)
         return 2
     write_tsv(table, args.out)
     write_tsv(missing, f"{args.out}.missing_genes.tsv")
-    print(f"scored {len(table)} samples; {len(missing)} model genes missing -> {args.out}")
+    print(f"scored {len(table)} samples ({args.scaling} scaling, {args.weight_scale} weights); "
+          f"{len(missing)} model genes missing -> {args.out}")
     return 0
 
 

@@ -197,15 +197,19 @@ def test_binning_by_hand():
         "Days Post T0": [0, 3, 5, 10, 12, 15, 16, 0, 4, 9],
         "%TVol Difference": [0, 10, 20, 30, 40, 50, 60, 0, -10, -20],
     })
-    out = pdx.bin_tv_change(raw, window=(10, 15), bin_width=5, bin_max_day=20)
-    assert list(out.columns) == ["tv_change_days_10_15", "n_obs_days_10_15", "tv_change_bin_0_5",
-                                 "tv_change_bin_5_10", "tv_change_bin_10_15", "tv_change_bin_15_20"]
+    out = pdx.bin_tv_change(raw, window=(10, 15), bin_width=5, bin_max_day=20, closed="both")
+    assert list(out.columns) == ["tv_change_days_ge10_le15", "n_obs_days_ge10_le15", "tv_change_bin_ge0_lt5",
+                                 "tv_change_bin_ge5_lt10", "tv_change_bin_ge10_lt15", "tv_change_bin_ge15_lt20"]
     # window closed [10, 15]; bins half-open [a, a + 5)
     assert out.loc["A"].tolist() == [40.0, 3, 5.0, 20.0, 35.0, 55.0]
     b = out.loc["B"]
-    assert np.isnan(b["tv_change_days_10_15"]) and b["n_obs_days_10_15"] == 0
-    assert b["tv_change_bin_0_5"] == -5.0 and b["tv_change_bin_5_10"] == -20.0
-    assert np.isnan(b["tv_change_bin_10_15"])
+    assert np.isnan(b["tv_change_days_ge10_le15"]) and b["n_obs_days_ge10_le15"] == 0
+    assert b["tv_change_bin_ge0_lt5"] == -5.0 and b["tv_change_bin_ge5_lt10"] == -20.0
+    assert np.isnan(b["tv_change_bin_ge10_lt15"])
+    # the paper's right-closed bins (default): (10, 15] holds days 12 and 15; (0, 5] days 3 and 5; day 0 in none
+    right = pdx.bin_tv_change(raw, window=(10, 15), bin_width=5, bin_max_day=20)
+    assert right.loc["A"].tolist() == [45.0, 2, 15.0, 30.0, 45.0, 60.0]
+    assert right.loc["B", "tv_change_bin_gt0_le5"] == -10.0 and right.loc["B", "tv_change_bin_gt5_le10"] == -20.0
 
 
 def test_arm_selection_is_case_insensitive_and_takes_tumour_type_from_any_row(tmp_path):
@@ -231,7 +235,7 @@ def test_process_small_workbook_end_to_end(tmp_path):
     # (BR, BAR) = (−60, −30), (−30, −10), (0, 10), (30, 30)
     assert response["mRECIST"].tolist() == ["PR", "SD", "SD", "PD"]
     # %TVol = 10k − day; days 11 and 14 in the window
-    assert response.loc["X-102", "tv_change_days_10_15"] == pytest.approx(20 - 12.5)
+    assert response.loc["X-102", "tv_change_days_gt10_le15"] == pytest.approx(20 - 12.5)
     assert result.dropped[["item", "reason"]].values.tolist() == [["X-103", "no_fpkm"]]
     # CTGF renamed, SHORT (150 bp) has no positive effective length at ℓ = 200
     assert "CCN2" in result.pseudocounts.columns and "CTGF" not in result.pseudocounts.columns
@@ -329,7 +333,8 @@ def test_config_defaults_and_unknown_key():
     assert settings["tumour_type"] == "NSCLC" and settings["treatment"] == "erlotinib"
     assert settings["pseudocounts"] == {"fragments": 35000000, "read_length": 200}
     assert settings["sensitivity"] == {"fragments": [20000000, 35000000, 50000000], "read_lengths": [75, 100]}
-    assert settings["response"] == {"window_start_day": 10, "window_end_day": 15, "bin_width": 5, "bin_max_day": 30}
+    assert settings["response"] == {"window_start_day": 10, "window_end_day": 15, "closed": "right", "bin_width": 5,
+                                    "bin_max_day": 30}
     options = pdx.config_settings(settings)
     assert options["window"] == (10.0, 15.0) and options["read_length"] == 200.0
     config = yaml.safe_load((REPO / "config/config.yaml").read_text())
@@ -377,7 +382,7 @@ def test_demo_run_writes_pdx_outputs(pdx_demo_run):
     assert "CCN2" in expression.columns and "PGAP6" in expression.columns and "CTGF" not in expression.columns
     # planted: high EGFR-module activity → tumour shrinks under erlotinib
     activity = response["Model"].map(lambda m: truth["module_activity"][m]["M_EGFR"])
-    rho = stats.spearmanr(activity, response["tv_change_days_10_15"], nan_policy="omit").statistic
+    rho = stats.spearmanr(activity, response["tv_change_days_gt10_le15"], nan_policy="omit").statistic
     assert rho < -0.5
     # FPKM was made from integer counts with L − 199 and N = 35e6, then rounded to 0.01: the
     # default setting recovers integers up to that rounding, 0.005 · (L − 199) · 0.035

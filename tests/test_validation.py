@@ -17,7 +17,7 @@ from forge.modelling.baselines import LinearBaseline
 from forge.modelling.model import ForgeModel
 from forge.validation import stats as vstats
 from forge.validation import tahoe as vtahoe
-from forge.validation.run import summarise, validate_pdx
+from forge.validation.run import PairModels, summarise, validate_pdx
 from forge.validation.scores import PairScorer
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -218,13 +218,23 @@ def pdx_inputs(rng: np.random.Generator, genes: list[str], n: int):
     return expression, response, grid
 
 
+def single_model(pair: PairScorer, genes: list[str]) -> PairModels:
+    """The pair's one model as the validation stage's set of models (one k, one replicate)."""
+    test = pd.DataFrame(np.zeros((3, len(genes))) + pair.model.gene_mean, columns=genes)
+    return PairModels(pair.model.W.shape[1], {pair.model.W.shape[1]: [pair]}, pair.ridge, test)
+
+
+#: The training recipe alone (the validation stage's settings carry the list).
+TRAINING_ONLY = [dict(scaling="training", weights="raw")]
+
+
 def test_pdx_tests_equal_scipy_and_small_arms_are_not_computed() -> None:
     rng = np.random.default_rng(6)
     genes = [f"G{i}" for i in range(6)]
     pair = scorer(rng, genes)
     expression, response, grid = pdx_inputs(rng, genes, 12)
-    settings = dict(max_missing_fraction=0.5, min_group=3, seed=1)
-    tables = validate_pdx(pair, expression, response, grid, settings, (35e6, 200.0))
+    settings = dict(max_missing_fraction=0.5, min_group=3, seed=1, recipes=TRAINING_ONLY)
+    tables = validate_pdx(single_model(pair, genes), expression, response, grid, settings, (35e6, 200.0))
     tests = tables["tests"].set_index(["score", "grouping", "variable"]).sort_index()
     scores = tables["scores"].set_index("Model")
     high = scores["forge_group"] == "high"
@@ -235,17 +245,27 @@ def test_pdx_tests_equal_scipy_and_small_arms_are_not_computed() -> None:
     assert row_of(tests, ("forge", "quartile", "BestAvgResponse"))["status"] == "computed"  # 3 per quartile
     assert set(tables["sensitivity"]["spearman_vs_default"].round(12)) == {1.0}  # the same profiles
     # an arm of 5 models: quartiles of 1–2 models cannot be tested, and say so
-    small = validate_pdx(pair, *pdx_inputs(rng, genes, 5), settings, (35e6, 200.0))["tests"]
+    small = validate_pdx(single_model(pair, genes), *pdx_inputs(rng, genes, 5), settings, (35e6, 200.0))["tests"]
     quartile = small[small["grouping"] == "quartile"]
     assert (quartile["status"] == "not computed").all() and quartile["reason"].str.contains("smallest has 1").all()
+    # median groups of 2 and 3 models: no χ² or Fisher test on groups below min_group
+    contingency = small[small["variable"] == "mRECIST"]
+    assert len(contingency) == 6 and (contingency["status"] == "not computed").all()
+    assert contingency["reason"].str.contains("at least 3 each").all()
+    # the paper's recipe refuses an arm of 5 (min_cohort_size 10) and says so; the training recipe still runs
+    both = dict(settings, recipes=TRAINING_ONLY + [dict(scaling="cohort", weights="standardised")])
+    tables = validate_pdx(single_model(pair, genes), *pdx_inputs(rng, genes, 5), both, (35e6, 200.0))
+    cohort = tables["tests"][tables["tests"]["scaling"] == "cohort"]
+    assert len(cohort) == 1 and "at least 10 are needed" in cohort["reason"].item()
+    assert set(tables["scores"]["scaling"]) == {"training"}
 
 
 def test_a_cohort_without_the_models_genes_is_reported_not_crashed() -> None:
     rng = np.random.default_rng(7)
     pair = scorer(rng, [f"G{i}" for i in range(6)])
     expression, response, grid = pdx_inputs(rng, ["OTHER1", "OTHER2", "G0"], 10)
-    tables = validate_pdx(pair, expression, response, grid, dict(max_missing_fraction=0.5, min_group=3, seed=1),
-                          (35e6, 200.0))
+    tables = validate_pdx(single_model(pair, [f"G{i}" for i in range(6)]), expression, response, grid,
+                          dict(max_missing_fraction=0.5, min_group=3, seed=1), (35e6, 200.0))
     row = tables["tests"].iloc[0]
     assert row["status"] == "not computed" and "5 of the model's 6 genes are missing" in row["reason"]
     summary = summarise([("pdx", "P", tables["tests"])])
@@ -269,9 +289,11 @@ def test_summary_adjusts_computed_tests_once() -> None:
 
 
 def test_demo_planted_pair_validates_and_the_control_does_not(small_run: Path) -> None:
-    summary = pd.read_csv(small_run / "results/small/validation/summary.tsv", sep="\t")
+    every = pd.read_csv(small_run / "results/small/validation/summary.tsv", sep="\t")
+    reported = every[every["claim"] == "reported model"]
+    summary = reported[reported["scaling"] == "training"]  # the primary recipe's claims
     forge = summary[summary["score"] == "forge"].set_index(["cohort", "pair", "grouping", "variable"]).sort_index()
-    pdx = row_of(forge, ("pdx", "EGFR_ERLOTINIB", "median", "tv_change_days_10_15"))
+    pdx = row_of(forge, ("pdx", "EGFR_ERLOTINIB", "median", "tv_change_days_gt10_le15"))
     assert pdx["p_value"] < 0.01 and pdx["effect_size"] < 0 and pdx["median_higher"] < pdx["median_lower"]
     tahoe = row_of(forge, ("tahoe", "EGFR_ERLOTINIB", "median_split_dose_5", "response_strength"))
     assert tahoe["p_value"] < 0.05 and tahoe["effect_size"] > 0
@@ -282,7 +304,7 @@ def test_demo_planted_pair_validates_and_the_control_does_not(small_run: Path) -
     # fall under 0.05 by chance (25 PDX models, 50 Tahoe lines)
     assert len(control) > 20 and (control["p_value"] < 0.05).mean() <= 0.1
     primary = control.set_index(["score", "grouping", "variable"])
-    assert primary.loc[("forge", "median", "tv_change_days_10_15"), "p_value"].min() > 0.05
+    assert primary.loc[("forge", "median", "tv_change_days_gt10_le15"), "p_value"].min() > 0.05
     assert primary.loc[("forge", "median_split_dose_5", "response_strength"), "p_value"].min() > 0.05
     trend = summary[summary["test"] == "page_trend"]
     assert len(trend) == 1 and trend["p_value"].item() < 1e-4  # response grows with dose

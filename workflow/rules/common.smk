@@ -138,6 +138,38 @@ EXPRESSION_ARRAY = dict(
 )
 
 
+def train_pair_k_inputs(wildcards):
+    """The tuning stage's choice of hyper-parameters only when cross-validation makes it."""
+    if config["tuning"]["cv"]["enabled"]:
+        return dict(chosen=f"{RESULTS}/pairs/{wildcards.pair}/hyperparameters.json")
+    return {}
+
+
+def validated_k_dirs(wildcards):
+    """Models of the further validated k (validation.k) of a pair; with the hyper-parameters from
+    the configuration, the reported model's own k is served by its replicates (not trained twice).
+    """
+    reported = (
+        None if config["tuning"]["cv"]["enabled"] else config["model"]["n_components"]
+    )
+    return [
+        f"{RESULTS}/models_k/{wildcards.pair}/k{k}"
+        for k in sorted(set(config["validation"]["k"]))
+        if k != reported
+    ]
+
+
+def validation_settings(cohort):
+    """The settings of one cohort's validation rule: its section plus the shared recipe keys."""
+    shared = config["validation"]
+    return dict(
+        config["validation"][cohort],
+        recipes=shared["recipes"],
+        min_cohort_size=shared["min_cohort_size"],
+        robustness_fisher_resamples=shared["robustness"]["fisher_resamples"],
+    )
+
+
 def pair_selection_inputs(wildcards):
     """The cohort, and the configured pairs table unless pairs are listed automatically."""
     inputs = dict(
@@ -261,6 +293,9 @@ def validation_tables(wildcards):
         ]
         inputs[f"{cohort}_scores"] = [
             f"{RESULTS}/validation/{cohort}/{p}/scores.tsv" for p in pairs
+        ]
+        inputs[f"{cohort}_robustness"] = [
+            f"{RESULTS}/validation/{cohort}/{p}/robustness.tsv" for p in pairs
         ]
     inputs["cohort_scores"] = [
         f"{RESULTS}/pairs/{p}/benefit_scores.tsv" for p in selected_pairs()

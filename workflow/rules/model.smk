@@ -104,6 +104,36 @@ rule train_pair:
         "../scripts/train_pair.py"
 
 
+# Joint models of the further latent dimensions that the validation stage checks (validation.k),
+# with every replicate (seed + b): trained here, in the training stage, not inside validation.
+rule train_pair_k:
+    input:
+        unpack(train_pair_k_inputs),
+        **PAIR_SLICES,
+        pairs=f"{RESULTS}/pairs.tsv",
+        split=f"{RESULTS}/pairs/{{pair}}/split.tsv",
+        genes=f"{RESULTS}/pairs/{{pair}}/genes.tsv",
+    output:
+        models=directory(f"{RESULTS}/models_k/{{pair}}/k{{k}}"),
+    log:
+        f"{LOGS}/train_pair_k/{{pair}}_k{{k}}.log",
+    benchmark:
+        f"{BENCH}/train_pair_k/{{pair}}_k{{k}}.tsv"
+    wildcard_constraints:
+        k=r"\d+",
+    conda:
+        "../../envs/model.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(2000, per_input_mb=5),
+        runtime=minutes(120),
+    params:
+        model=config["model"],
+        cv_enabled=config["tuning"]["cv"]["enabled"],
+    script:
+        "../scripts/train_pair_k.py"
+
+
 rule baselines_pair:
     input:
         **PAIR_SLICES,
@@ -217,6 +247,13 @@ rule score_cohort:
         runtime=minutes(10),
     params:
         kind=lambda wildcards: config["scoring"]["cohorts"][wildcards.cohort]["kind"],
+        scaling=lambda wildcards: config["scoring"]["cohorts"][wildcards.cohort][
+            "scaling"
+        ],
+        weights=lambda wildcards: config["scoring"]["cohorts"][wildcards.cohort][
+            "weights"
+        ],
+        min_cohort_size=config["scoring"]["min_cohort_size"],
         max_missing_fraction=config["scoring"]["max_missing_fraction"],
     script:
         "../scripts/score_cohort.py"

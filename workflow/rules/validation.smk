@@ -1,8 +1,9 @@
 # External validation (FORGE_METHOD §5): Tahoe-100M and PDX scored with each pair's reported
 # model; the paper's tests for the paper's, a balanced and the ridge baseline's score; one
 # summary across cohorts and pairs. Library: scripts/forge/validation/ (run.py drives the rules).
-VALIDATION = config["validation"]
 VALIDATION_OUT = f"{RESULTS}/validation"
+# robustness tables of each cohort and pair (scripts/forge/validation/robustness.py)
+ROBUSTNESS_TABLES = ("robustness", "gene_dropout", "gene_weights", "weight_tests")
 TAHOE_VALIDATION_TABLES = (
     "scores",
     "missing_genes",
@@ -12,8 +13,16 @@ TAHOE_VALIDATION_TABLES = (
     "de",
     "de_summary",
     "enrichment",
-)
-PDX_VALIDATION_TABLES = ("scores", "missing_genes", "tests", "mrecist", "sensitivity")
+    "platform_shift",
+) + ROBUSTNESS_TABLES
+PDX_VALIDATION_TABLES = (
+    "scores",
+    "missing_genes",
+    "tests",
+    "mrecist",
+    "sensitivity",
+    "platform_shift",
+) + ROBUSTNESS_TABLES
 
 
 rule validate_tahoe_pair:
@@ -25,7 +34,9 @@ rule validate_tahoe_pair:
         samples=f"{TAHOE_OUT}/samples.tsv",
         pairs=f"{RESULTS}/pairs.tsv",
         models=f"{RESULTS}/models/{{pair}}",
-        scores=f"{RESULTS}/pairs/{{pair}}/benefit_scores.tsv",
+        models_k=validated_k_dirs,
+        pair_expression=PAIR_SLICES["expression"],
+        split=f"{RESULTS}/pairs/{{pair}}/split.tsv",
         ridge=f"{RESULTS}/pairs/{{pair}}/ridge_model.json",
     output:
         **{
@@ -45,7 +56,7 @@ rule validate_tahoe_pair:
         mem_mb=memory(2000, per_input_mb=8),
         runtime=minutes(30),
     params:
-        settings=VALIDATION["tahoe"],
+        settings=validation_settings("tahoe"),
         control=config["tahoe"]["control"],
         enrichment=config["analysis"]["enrichment"],
     script:
@@ -59,7 +70,9 @@ rule validate_pdx_pair:
         grid=f"{PDX_PROCESSED}/sensitivity_expression.parquet",
         pairs=f"{RESULTS}/pairs.tsv",
         models=f"{RESULTS}/models/{{pair}}",
-        scores=f"{RESULTS}/pairs/{{pair}}/benefit_scores.tsv",
+        models_k=validated_k_dirs,
+        pair_expression=PAIR_SLICES["expression"],
+        split=f"{RESULTS}/pairs/{{pair}}/split.tsv",
         ridge=f"{RESULTS}/pairs/{{pair}}/ridge_model.json",
     output:
         **{
@@ -77,7 +90,7 @@ rule validate_pdx_pair:
         mem_mb=memory(1000, per_input_mb=8),
         runtime=minutes(20),
     params:
-        settings=VALIDATION["pdx"],
+        settings=validation_settings("pdx"),
         default=(
             config["pdx"]["pseudocounts"]["fragments"],
             config["pdx"]["pseudocounts"]["read_length"],
@@ -96,6 +109,12 @@ rule summarise_validation:
             category="Validation",
         ),
         composition=f"{VALIDATION_OUT}/score_composition.tsv",
+        robustness=f"{VALIDATION_OUT}/robustness.tsv",
+        robustness_summary=report(
+            f"{VALIDATION_OUT}/robustness_summary.tsv",
+            caption="../report/robustness_summary.rst",
+            category="Validation",
+        ),
     log:
         f"{LOGS}/summarise_validation.log",
     conda:

@@ -1,17 +1,19 @@
-"""Adapter of rule validate_pdx_pair: one pair's PDX scores, %TV and mRECIST tests, pseudo-count grid."""
+"""Adapter of rule validate_pdx_pair: one pair's PDX scores (every recipe), %TV and mRECIST tests,
+pseudo-count grid, platform shift and the robustness tables (every validated k × replicate)."""
 
 import pandas as pd
 
 from forge.io import read_parquet_matrix, write_tsv
 from forge.rules import blas_threads, setup_rule_logging
-from forge.validation.run import load_scorer, validate_pdx
+from forge.validation.run import load_pair_models, validate_pdx
 
 smk = snakemake  # noqa: F821
 setup_rule_logging(smk, "validate_pdx_pair")
 with blas_threads(smk):
-    scorer = load_scorer(smk.input.models, smk.input.scores, smk.input.ridge)
+    models = load_pair_models(smk.input.models, list(smk.input.models_k), smk.input.pair_expression, smk.input.split,
+                              smk.input.ridge)
     tables = validate_pdx(
-        scorer, read_parquet_matrix(smk.input.expression), pd.read_csv(smk.input.response, sep="\t", dtype={"Model": str}),
+        models, read_parquet_matrix(smk.input.expression), pd.read_csv(smk.input.response, sep="\t", dtype={"Model": str}),
         pd.read_parquet(smk.input.grid), smk.params.settings, tuple(map(float, smk.params.default)),
     )
 for name, table in tables.items():

@@ -672,17 +672,55 @@ def _day_label(day: float) -> str:
     return f"{day:g}"
 
 
+#: How the response window and the day bins are closed (``pdx.response.closed``).
+#: ``right``: the paper's 5-day bins (a, a + w]: the "day 15" value is the mean over days in (10, 15],
+#: a day-10 measurement belongs to (5, 10], day 0 to no bin. ``both``: the window [start, end] closed on
+#: both sides and bins [a, a + w) (day 0 in the first bin), this workflow's earlier convention.
+INTERVAL_CONVENTIONS = ("right", "both")
+
+
+def interval_label(start: float, end: float, closed: str, *, window: bool) -> str:
+    """The bounds part of a response column name, e.g. ``gt10_le15`` for (10, 15].
+
+    The convention is in the name so that nobody confuses a right-closed bin with a closed window.
+    """
+    if closed == "right":
+        return f"gt{_day_label(start)}_le{_day_label(end)}"
+    if closed == "both":
+        return f"ge{_day_label(start)}_{'le' if window else 'lt'}{_day_label(end)}"
+    raise ValueError(f"pdx.response.closed must be one of {INTERVAL_CONVENTIONS}; got {closed!r}")
+
+
+def parse_interval_label(label: str) -> tuple[float, float, str]:
+    """``(start, end, text)`` of a bounds label: ``gt10_le15`` → (10, 15, "(10, 15]")."""
+    low, _, high = label.partition("_")
+    if low[:2] not in ("gt", "ge") or high[:2] not in ("lt", "le"):
+        raise ValueError(f"not an interval label: {label!r}")
+    start, end = float(low[2:]), float(high[2:])
+    left = "(" if low[:2] == "gt" else "["
+    right = "]" if high[:2] == "le" else ")"
+    return start, end, f"{left}{_day_label(start)}, {_day_label(end)}{right}"
+
+
+def _in_interval(days: np.ndarray, start: float, end: float, closed: str, window: bool) -> np.ndarray:
+    if closed == "right":
+        return (days > start) & (days <= end)
+    return (days >= start) & ((days <= end) if window else (days < end))
+
+
 def bin_tv_change(
     raw: pd.DataFrame,
     window: tuple[float, float] = (10.0, 15.0),
     bin_width: float = 5.0,
     bin_max_day: float = 30.0,
+    closed: str = "right",
 ) -> pd.DataFrame:
     """Mean %TVol Difference per model over a day window and over fixed-width day bins.
 
-    The window is closed, ``start ≤ day ≤ end``; bins are half-open, ``[a, a + w)`` for
-    a = 0, w, 2w, … < ``bin_max_day`` (day 0 falls in the first bin), so that each measurement
-    is in at most one bin. Models without a measurement in a window or bin get NaN there.
+    ``closed = "right"`` (default, the paper's): window (start, end], bins (a, a + w] for
+    a = 0, w, 2w, … < ``bin_max_day``; day 0 falls in no bin. ``closed = "both"``: window
+    [start, end], bins [a, a + w) (day 0 in the first). Either way a measurement is in at most one
+    bin. Models without a measurement in a window or bin get NaN there.
 
     Parameters
     ----------
@@ -692,20 +730,25 @@ def bin_tv_change(
         (start, end) day of the main response window.
     bin_width, bin_max_day
         Bin width and the end of the last bin (days).
+    closed
+        ``right`` or ``both`` (:data:`INTERVAL_CONVENTIONS`).
 
     Returns
     -------
     pandas.DataFrame
-        Indexed by model: ``tv_change_days_<start>_<end>``, ``n_obs_days_<start>_<end>`` and
-        ``tv_change_bin_<a>_<a+w>`` for each bin.
+        Indexed by model: ``tv_change_days_<bounds>``, ``n_obs_days_<bounds>`` and
+        ``tv_change_bin_<bounds>`` for each bin, the bounds written as :func:`interval_label`
+        (``gt10_le15`` = (10, 15], ``ge10_le15`` = [10, 15], ``ge10_lt15`` = [10, 15)).
     """
+    if closed not in INTERVAL_CONVENTIONS:
+        raise ValueError(f"pdx.response.closed must be one of {INTERVAL_CONVENTIONS}; got {closed!r}")
     if bin_width <= 0 or bin_max_day <= 0 or window[1] < window[0]:
         raise ValueError(f"invalid window {window} or bins (width {bin_width}, until day {bin_max_day})")
     days = raw["Days Post T0"].to_numpy(dtype=np.float64)
     tv = raw["%TVol Difference"].to_numpy(dtype=np.float64)
     models = pd.Index(sorted(set(raw["Model"])), name="Model")
-    label = f"days_{_day_label(window[0])}_{_day_label(window[1])}"
-    in_window = (days >= window[0]) & (days <= window[1]) & ~np.isnan(tv)
+    label = f"days_{interval_label(window[0], window[1], closed, window=True)}"
+    in_window = _in_interval(days, window[0], window[1], closed, True) & ~np.isnan(tv)
     grouped = pd.Series(tv[in_window]).groupby(raw["Model"].to_numpy()[in_window])
     out = pd.DataFrame(index=models)
     out[f"tv_change_{label}"] = grouped.mean().reindex(models)
@@ -713,9 +756,9 @@ def bin_tv_change(
     starts = np.arange(0.0, bin_max_day, bin_width)
     for start in starts:
         end = start + bin_width
-        mask = (days >= start) & (days < end) & ~np.isnan(tv)
+        mask = _in_interval(days, start, end, closed, False) & ~np.isnan(tv)
         means = pd.Series(tv[mask]).groupby(raw["Model"].to_numpy()[mask]).mean()
-        out[f"tv_change_bin_{_day_label(start)}_{_day_label(end)}"] = means.reindex(models)
+        out[f"tv_change_bin_{interval_label(start, end, closed, window=False)}"] = means.reindex(models)
     return out
 
 
@@ -727,6 +770,7 @@ def response_table(
     window: tuple[float, float] = (10.0, 15.0),
     bin_width: float = 5.0,
     bin_max_day: float = 30.0,
+    closed: str = "right",
 ) -> pd.DataFrame:
     """Per-model response table of one arm.
 
@@ -736,7 +780,7 @@ def response_table(
         Output of :func:`select_arm`.
     models_with_expression
         Models that have FPKM.
-    window, bin_width, bin_max_day
+    window, bin_width, bin_max_day, closed
         As in :func:`bin_tv_change`.
 
     Returns
@@ -747,7 +791,7 @@ def response_table(
         (as in the sheet) and ``has_expression``.
     """
     models = pd.Index(tumour_types.index, name="Model")
-    binned = bin_tv_change(raw, window, bin_width, bin_max_day).reindex(models)
+    binned = bin_tv_change(raw, window, bin_width, bin_max_day, closed).reindex(models)
     binned[binned.columns[binned.columns.str.startswith("n_obs_")]] = (
         binned.filter(like="n_obs_").fillna(0).astype(int)
     )
@@ -880,7 +924,7 @@ def config_settings(config: Mapping) -> dict:
     -------
     dict
         tumour_type, treatment, fragments, read_length, fragments_grid, read_length_grid,
-        min_count, min_fraction, window, bin_width, bin_max_day.
+        min_count, min_fraction, window, bin_width, bin_max_day, closed.
     """
     response = config["response"]
     return {
@@ -895,6 +939,7 @@ def config_settings(config: Mapping) -> dict:
         "window": (float(response["window_start_day"]), float(response["window_end_day"])),
         "bin_width": float(response["bin_width"]),
         "bin_max_day": float(response["bin_max_day"]),
+        "closed": str(response["closed"]),
     }
 
 
@@ -940,6 +985,7 @@ def process_pdx(
     window: tuple[float, float] = (10.0, 15.0),
     bin_width: float = 5.0,
     bin_max_day: float = 30.0,
+    closed: str = "right",
 ) -> PdxResult:
     """Select the arm, convert its models' FPKM to pseudo-counts and voom, tabulate response.
 
@@ -959,7 +1005,7 @@ def process_pdx(
         Settings of the sensitivity table.
     min_count, min_fraction
         Low-expression filter on pseudo-counts.
-    window, bin_width, bin_max_day
+    window, bin_width, bin_max_day, closed
         Response binning (:func:`bin_tv_change`).
 
     Returns
@@ -1000,8 +1046,8 @@ def process_pdx(
         mapping = pd.concat([mapping, extra], ignore_index=True)
     sensitivity, grid_expression = sensitivity_grid(official_fpkm, lengths, (fragments, read_length), fragments_grid,
                                                      read_length_grid, min_count, min_fraction)
-    response = response_table(raw, metrics, tumour_types, fpkm.index, window, bin_width, bin_max_day)
-    window_column = f"tv_change_days_{_day_label(window[0])}_{_day_label(window[1])}"
+    response = response_table(raw, metrics, tumour_types, fpkm.index, window, bin_width, bin_max_day, closed)
+    window_column = f"tv_change_days_{interval_label(window[0], window[1], closed, window=True)}"
     dropped = dropped_models(tables, raw, metrics, response, window_column)
     summary = {
         "arm_models": len(tumour_types),

@@ -30,8 +30,37 @@ N_VOLCANO_LABELS = 3
 # helpers
 # --------------------------------------------------------------------------------------------------
 def _table(tables: dict, key: str) -> pd.DataFrame:
+    """A table of the figure, restricted to the reported model's rows under the primary recipe.
+
+    The validation stage writes scores and tests for every transfer recipe (``validation.recipes``,
+    columns ``scaling`` and ``weights``; the first listed is the primary one) and appends robustness
+    rows to ``summary.tsv`` (``claim``); Fig. 5 shows the primary recipe's claims.
+    """
     frame = tables.get(key)
-    return frame if isinstance(frame, pd.DataFrame) else pd.DataFrame()
+    if not isinstance(frame, pd.DataFrame):
+        return pd.DataFrame()
+    if "claim" in frame.columns:
+        frame = frame[frame["claim"].astype(str) == "reported model"]
+    if len(frame) and {"scaling", "weights"} <= set(frame.columns):
+        first = frame.iloc[0]
+        frame = frame[(frame["scaling"] == first["scaling"]) & (frame["weights"] == first["weights"])]
+    return frame.reset_index(drop=True)
+
+
+def window_column(scores: pd.DataFrame) -> str | None:
+    """The main %TV response column (``tv_change_days_<bounds>``), None if absent."""
+    return next((c for c in scores.columns if c.startswith("tv_change_days_")), None)
+
+
+def interval_text(column: str) -> str:
+    """'(10, 15]' from a response column's bounds (``gt10_le15``); the column itself otherwise."""
+    from forge.external.pdx import parse_interval_label
+
+    label = column.removeprefix("tv_change_days_").removeprefix("tv_change_bin_")
+    try:
+        return parse_interval_label(label)[2]
+    except ValueError:
+        return label
 
 
 def _has(frame: pd.DataFrame, *columns: str) -> bool:
@@ -332,11 +361,13 @@ def fig5_tahoe(tables: dict[str, pd.DataFrame], name: str):
 # Fig. 5 (PDX): f %TV change day 10-15, g 5-day bins, h mRECIST
 # --------------------------------------------------------------------------------------------------
 def _bins(scores: pd.DataFrame) -> list[tuple[str, float, float]]:
+    from forge.external.pdx import parse_interval_label
+
     bins = []
     for column in scores.columns:
         if column.startswith("tv_change_bin_"):
             try:
-                start, end = (float(x) for x in column.removeprefix("tv_change_bin_").split("_"))
+                start, end, _ = parse_interval_label(column.removeprefix("tv_change_bin_"))
             except ValueError:
                 continue
             bins.append((column, start, end))
@@ -344,14 +375,15 @@ def _bins(scores: pd.DataFrame) -> list[tuple[str, float, float]]:
 
 
 def _tv_change(ax, scores: pd.DataFrame, tests: pd.DataFrame, summary: pd.DataFrame, cohort: str, pair: str) -> str:
-    if not _has(scores, "forge_group", "tv_change_days_10_15"):
+    window = window_column(scores)
+    if window is None or not _has(scores, "forge_group", window):
         reason = "no PDX scores with %TV change (scores.tsv empty)"
         no_data(ax, reason)
         return f"not drawn: {reason}"
     rng = np.random.default_rng(JITTER_SEED)
     ticks = []
     for i, group in enumerate(("high", "low")):
-        values = scores.loc[scores["forge_group"].astype(str) == group, "tv_change_days_10_15"].astype(float).dropna()
+        values = scores.loc[scores["forge_group"].astype(str) == group, window].astype(float).dropna()
         _box(ax, values, i, style.GROUP_COLOURS[group], width=0.5)
         ax.scatter(i + _jitter(rng, len(values), 0.13), values, s=9, color=style.GROUP_COLOURS[group],
                    linewidths=0.3, edgecolors="white", zorder=3)
@@ -359,14 +391,13 @@ def _tv_change(ax, scores: pd.DataFrame, tests: pd.DataFrame, summary: pd.DataFr
     ax.axhline(0, color="#bfc9ca", lw=0.5, zorder=0)
     ax.set_xticks([0, 1], ticks)
     ax.set_xlim(-0.6, 1.6)
-    ax.set_ylabel("%TV change, days 10–15 (%)")
-    row = test_row(tests, "forge", grouping="median", variable="tv_change_days_10_15",
-                   test="mann_whitney_one_sided")
+    ax.set_ylabel(f"%TV change, mean over days {interval_text(window)} (%)")
+    row = test_row(tests, "forge", grouping="median", variable=window, test="mann_whitney_one_sided")
     lines = ["one-sided MWU, high < low (median split)"]
     if row is not None and str(row.get("status")) == "computed":
         lines.append(f"medians {row['median_higher']:.1f} vs {row['median_lower']:.1f}%")
     lines.append(p_text(row, "FORGE ") + bh_text(summary, cohort, pair, row))
-    others = [p_text(test_row(tests, s, grouping="median", variable="tv_change_days_10_15",
+    others = [p_text(test_row(tests, s, grouping="median", variable=window,
                               test="mann_whitney_one_sided"), f"{SCORE_LABELS[s]} ")
               for s in ("forge_balanced", "ridge")]
     lines.append("; ".join(others))
@@ -416,7 +447,7 @@ def _tv_bins(ax, scores: pd.DataFrame, tests: pd.DataFrame) -> str:
         else:
             text = f"{float(row['p_value']):.1g}\n{int(row['n_higher'])}/{int(row['n_lower'])}"
         ax.text(x, 0.98, text, transform=transform, ha="center", va="top", fontsize=style.FONT_SIZE - 2.5)
-    ax.set_xticks(centres, [f"{start:g}–{end:g}" for _, start, end in bins])
+    ax.set_xticks(centres, [interval_text(column) for column, _, _ in bins])
     ax.set_xlabel("days after treatment start (5-day bins)")
     ax.set_ylabel("%TV change (%), median ± IQR")
     ax.set_title("per bin: one-sided MWU P (high < low), n high/low", fontsize=style.FONT_SIZE - 1.5, loc="left")
@@ -474,16 +505,18 @@ def _mrecist(ax, mrecist: pd.DataFrame, tests: pd.DataFrame, summary: pd.DataFra
 @register(
     "fig5_pdx", scope="validation", cohorts=("pdx",),
     tables=("validation_scores", "validation_tests", "pdx_mrecist", "validation_summary"),
-    panels={"f": ("Fig. 5f", "PDX %TV change at days 10–15 by Benefit Score group"),
+    panels={"f": ("Fig. 5f", "PDX %TV change over days (10, 15] by Benefit Score group"),
             "g": ("Fig. 5f (time course)", "PDX %TV change in 5-day bins by score group, median ± IQR"),
             "h": ("Fig. 5 (mRECIST)", "PDX mRECIST classes by score group, χ² and Cramér's V")},
     caption=(
         "PDX validation of {name} (Gao et al. 2015 NSCLC models treated with erlotinib that have RNA-seq). "
         "Models are split at the median Benefit Score of the pair's joint model. **f** Tumour-volume change "
-        "(%TV) averaged over days 10–15 per model, with the workflow's one-sided Mann–Whitney U (lower %TV in "
+        "(%TV) averaged per model over the response window (default days (10, 15], the paper's right-closed "
+        "5-day bin; the axis label gives the window), with the workflow's one-sided Mann–Whitney U (lower %TV in "
         "the high-score group; ``tests.tsv``) for the paper's score, and the P of the balanced score and of "
         "the ridge baseline (each split at its own median) below; BH: Benjamini–Hochberg over all validation "
-        "tests (``summary.tsv``). **g** %TV change in 5-day bins (median ± interquartile range per group; "
+        "tests (``summary.tsv``). Scores and tests are the primary transfer recipe's (``validation.recipes``; "
+        "the others and every replicate are in ``robustness_summary.tsv``). **g** %TV change in 5-day bins (median ± interquartile range per group; "
         "points offset for legibility); above each bin the one-sided P and the number of high/low models "
         "with a value in that bin (n/c: not computed, fewer than 3 per group). **h** mRECIST classes "
         "(from best response and best average response) per score group, with the χ² test of "

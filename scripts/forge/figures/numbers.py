@@ -30,6 +30,8 @@ def key_numbers(figure: str, tables: dict[str, pd.DataFrame]) -> str:
             return f"r(DependencyEffect, IC50Effect): joint {e['joint_r'].mean():.2f}, individual {e['individual_r'].mean():.2f}"
         if figure in ("fig5_pdx", "fig5_tahoe") and "validation_tests" in tables:
             t = tables["validation_tests"]
+            if {"scaling", "weights"} <= set(t.columns) and len(t):  # the primary recipe (listed first)
+                t = t[(t["scaling"] == t["scaling"].iloc[0]) & (t["weights"] == t["weights"].iloc[0])]
             t = t[(t.get("score") == "forge") & (t.get("status") == "computed")]
             if figure == "fig5_pdx":
                 t = t[(t["grouping"] == "median") & (t["variable"].str.startswith("tv_change_days_"))]

@@ -61,6 +61,11 @@ TABLES: dict[str, str] = {
     "pdx_mrecist": "validation/pdx/{pair}/mrecist.tsv",
     "pdx_sensitivity": "validation/pdx/{pair}/sensitivity.tsv",
     "validation_summary": "validation/summary.tsv",
+    # robustness of the validation (forge.validation.robustness)
+    "validation_robustness": "validation/{cohort}/{pair}/robustness.tsv",
+    "gene_weights": "validation/{cohort}/{pair}/gene_weights.tsv",
+    "weight_tests": "validation/{cohort}/{pair}/weight_tests.tsv",
+    "robustness_summary": "validation/robustness_summary.tsv",
 }
 
 #: Figure scopes and the ``name`` wildcard they take.

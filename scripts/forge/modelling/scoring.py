@@ -8,6 +8,17 @@ import numpy as np
 import pandas as pd
 
 from forge.modelling.model import ForgeModel, load_model
+from forge.modelling.transfer import (
+    TRAINING_RAW,
+    LinearScore,
+    Recipe,
+    apply_score,
+    benefit_score_of,
+    predicted_outputs,
+    read_weight_table,
+    scale_cohort,
+    transfer_score,
+)
 from forge.io import InputFormatError, read_text_csv
 from forge.normalise import voom_logcpm
 
@@ -68,25 +79,52 @@ def prepare_expression(frame: pd.DataFrame, kind: str, source: str) -> pd.DataFr
     return expression
 
 
-def score_expression(model: ForgeModel, expression: pd.DataFrame, max_missing_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Benefit Score and predicted outputs of every sample, and the model genes that were missing."""
-    scores, missing = model.benefit_score(expression, max_missing_fraction=max_missing_fraction)
-    predicted = model.predict(expression, max_missing_fraction=max_missing_fraction)
-    table = pd.concat([scores, predicted.add_prefix("predicted_")], axis=1)
+def score_expression(model: ForgeModel, expression: pd.DataFrame, max_missing_fraction: float,
+                     recipe: Recipe = TRAINING_RAW) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Benefit Score and predicted outputs of every sample, and the model genes that were missing.
+
+    ``recipe`` says how the expression is scaled and the gene weights are scaled
+    (:mod:`forge.modelling.transfer`); the table records it in columns ``scaling`` and ``weights``.
+    Predictions use the recipe's scaling (they have no gene weights to standardise).
+    """
+    score = benefit_score_of(model)
+    scaled = scale_cohort(score, expression, recipe, max_missing_fraction)
+    table = pd.DataFrame({"benefit_score": apply_score(score, scaled)}, index=expression.index)
+    predicted = pd.DataFrame(predicted_outputs(model, scaled), index=expression.index, columns=model.targets)
+    table = pd.concat([table, predicted.add_prefix("predicted_")], axis=1)
     table.index.name = "sample"
+    missing = pd.DataFrame({"gene": [g for g, here in zip(score.genes, scaled.present) if not here],
+                            "benefit_weight": score.weights[~scaled.present]})
     table["n_model_genes_missing"] = len(missing)
+    table["scaling"], table["weights"] = recipe.scaling, recipe.weights
     return table.reset_index(), missing
 
 
+def score_with_weights(weights: LinearScore, expression: pd.DataFrame, max_missing_fraction: float,
+                       recipe: Recipe) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Score every sample with a gene-weight table (no trained model): the same recipes as a model."""
+    scores, missing = transfer_score(weights, expression, recipe, max_missing_fraction)
+    table = pd.DataFrame({"benefit_score": scores.to_numpy()}, index=expression.index)
+    table.index.name = "sample"
+    table["n_model_genes_missing"] = len(missing)
+    table["scaling"], table["weights"] = recipe.scaling, recipe.weights
+    return table.reset_index(), missing.rename(columns={"weight": "benefit_weight"})
+
+
 def score_file(
-    model_path: str | Path, expression_path: str | Path, kind: str = "normalised", max_missing_fraction: float = 0.5
+    model_path: str | Path | None, expression_path: str | Path, kind: str = "normalised",
+    max_missing_fraction: float = 0.5, recipe: Recipe = TRAINING_RAW, weights_path: str | Path | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Load a model and an expression file and score it."""
-    model = load_model(resolve_model_dir(model_path))
+    """Load a model (or a gene-weight table, ``weights_path``) and an expression file, and score it."""
+    weights = read_weight_table(weights_path) if weights_path is not None else None
+    model = load_model(resolve_model_dir(model_path)) if weights is None else None
     frame = read_expression(expression_path)
     expression = prepare_expression(frame, kind, str(expression_path))
     try:
-        table, missing = score_expression(model, expression, max_missing_fraction)
+        if weights is not None:
+            table, missing = score_with_weights(weights, expression, max_missing_fraction, recipe)
+        else:
+            table, missing = score_expression(model, expression, max_missing_fraction, recipe)
     except InputFormatError as err:
         raise InputFormatError(f"{expression_path}: {err}") from err
     if not np.isfinite(table["benefit_score"]).all():

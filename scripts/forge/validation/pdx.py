@@ -17,6 +17,7 @@ from __future__ import annotations
 import pandas as pd
 from scipy import stats
 
+from forge.modelling.transfer import TRAINING_RAW, Recipe
 from forge.validation import stats as vstats
 from forge.validation.scores import SCORE_VARIANTS, PairScorer
 
@@ -32,23 +33,34 @@ def response_variables(response: pd.DataFrame) -> list[str]:
     return window + bins + (["BestAvgResponse"] if "BestAvgResponse" in response.columns else [])
 
 
-def pdx_scores(scorer: PairScorer, expression: pd.DataFrame, response: pd.DataFrame,
-               max_missing_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Scores of every model with expression, its response columns and median groups."""
-    scores, missing = scorer.score(expression, max_missing_fraction)
+def with_response(scores: pd.DataFrame, response: pd.DataFrame,
+                  variants: tuple[str, ...] = SCORE_VARIANTS) -> pd.DataFrame:
+    """Score table (index = Model) with each variant's median group and the response columns."""
+    scores = scores.copy()
     scores.index.name = "Model"
-    for variant in SCORE_VARIANTS:
+    for variant in variants:
         scores[f"{variant}_group"] = vstats.score_groups(scores[variant], "median")
-    table = scores.join(response.set_index("Model"), how="left")
-    return table.reset_index(), missing
+    return scores.join(response.set_index("Model"), how="left").reset_index()
 
 
-def pdx_tests(table: pd.DataFrame, min_group: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every %TV test and the mRECIST tests for every score variant; and the mRECIST tables."""
+def pdx_scores(scorer: PairScorer, expression: pd.DataFrame, response: pd.DataFrame,
+               max_missing_fraction: float, recipe: Recipe = TRAINING_RAW) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scores of every model with expression, its response columns and median groups."""
+    scores, missing = scorer.score(expression, max_missing_fraction, recipe)
+    return with_response(scores, response), missing
+
+
+def pdx_tests(table: pd.DataFrame, min_group: int, seed: int, variants: tuple[str, ...] = SCORE_VARIANTS,
+              n_resamples: int = 100_000) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every %TV test and the mRECIST tests for every score variant; and the mRECIST tables.
+
+    A median split whose smaller group has fewer than ``min_group`` models (counting models with an
+    mRECIST class) gets not-computed contingency rows, never a χ² on groups of two.
+    """
     indexed = table.set_index("Model")
     rows, contingency = [], []
     variables = response_variables(indexed)
-    for variant in SCORE_VARIANTS:
+    for variant in variants:
         for grouping in GROUPINGS:
             groups = vstats.score_groups(indexed[variant], grouping)
             high, low = vstats.extreme_groups(grouping)
@@ -67,8 +79,8 @@ def pdx_tests(table: pd.DataFrame, min_group: int, seed: int) -> tuple[pd.DataFr
         if "mRECIST" in indexed.columns:
             groups = vstats.score_groups(indexed[variant], "median")
             counts, tests = vstats.contingency_tests(
-                groups, indexed["mRECIST"], seed, grouping="median", variable="mRECIST",
-                expected="score group and mRECIST class associated")
+                groups, indexed["mRECIST"], seed, n_resamples=n_resamples, min_group=min_group, grouping="median",
+                variable="mRECIST", expected="score group and mRECIST class associated")
             rows += [dict(t, score=variant) for t in tests]
             long = counts.stack().rename("n").reset_index().rename(columns={"class": "mRECIST"})
             long.insert(0, "score", variant)
@@ -80,7 +92,8 @@ def pdx_tests(table: pd.DataFrame, min_group: int, seed: int) -> tuple[pd.DataFr
 
 
 def sensitivity_scores(scorer: PairScorer, settings_expression: pd.DataFrame, response: pd.DataFrame,
-                       max_missing_fraction: float, min_group: int, default: tuple[float, float]) -> pd.DataFrame:
+                       max_missing_fraction: float, min_group: int, default: tuple[float, float],
+                       recipe: Recipe = TRAINING_RAW) -> pd.DataFrame:
     """The pseudo-count grid re-scored: one row per (fragments, read length) setting.
 
     ``settings_expression`` has columns ``fragments``, ``read_length``, ``Model`` and one per gene
@@ -95,13 +108,14 @@ def sensitivity_scores(scorer: PairScorer, settings_expression: pd.DataFrame, re
         part = settings_expression[(settings_expression["fragments"] == fragments)
                                    & (settings_expression["read_length"] == read_length)]
         expression = part.drop(columns=["fragments", "read_length"]).set_index("Model").dropna(axis=1, how="all")
-        scores, missing = scorer.score(expression, max_missing_fraction)
+        scores, missing = scorer.score(expression, max_missing_fraction, recipe)
         if reference is None:
             reference = scores["forge"]
         groups = vstats.score_groups(scores["forge"], "median")
         test = vstats.mann_whitney(outcome.reindex(groups.index)[groups == "high"],
                                    outcome.reindex(groups.index)[groups == "low"], "less", min_group=min_group)
-        rows.append({"fragments": fragments, "read_length": read_length,
+        rows.append({"scaling": recipe.scaling, "weights": recipe.weights, "fragments": fragments,
+                     "read_length": read_length,
                      "is_default": (fragments, read_length) == tuple(map(float, default)),
                      "n_models": len(scores), "n_missing_genes": len(missing),
                      "spearman_vs_default": float(stats.spearmanr(scores["forge"], reference.reindex(scores.index)).statistic),

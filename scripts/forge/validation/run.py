@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -10,10 +11,12 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from forge.analysis.enrichment import run_enrichment
-from forge.io import InputFormatError
+from forge.io import InputFormatError, read_parquet_matrix
 from forge.modelling.baselines import LinearBaseline
 from forge.modelling.model import load_model
+from forge.modelling.transfer import DEFAULT_MIN_COHORT_SIZE, TRAINING_RAW, Recipe
 from forge.validation import pdx as vpdx
+from forge.validation import robustness
 from forge.validation import tahoe as vtahoe
 from forge.validation.scores import PairScorer
 from forge.validation.stats import TEST_COLUMNS, not_computed, score_composition
@@ -21,69 +24,206 @@ from forge.validation.stats import TEST_COLUMNS, not_computed, score_composition
 log = logging.getLogger(__name__)
 
 
-def load_scorer(models_dir: str | Path, benefit_scores: str | Path, ridge: str | Path) -> PairScorer:
-    """The pair's reported model, its training prediction sds and its ridge baseline."""
-    model = load_model(Path(models_dir) / "joint" / "rep00")
-    scores = pd.read_csv(benefit_scores, sep="\t", dtype={"sample": str})
-    return PairScorer.from_pair_tables(model, scores, LinearBaseline.from_json(Path(ridge).read_text()))
+@dataclass
+class PairModels:
+    """The models a pair is validated with.
+
+    Attributes
+    ----------
+    reported_k : int
+        k of the reported model (joint replicate 0 of the training stage).
+    by_k : dict of int to list of PairScorer
+        Every validated k with all its replicates (seed + b, in order); ``by_k[reported_k][0]``
+        is the reported model.
+    ridge : LinearBaseline
+    test_expression : DataFrame
+        The pair's own test cell lines (for the gene-dropout check).
+    """
+
+    reported_k: int
+    by_k: dict[int, list[PairScorer]]
+    ridge: LinearBaseline
+    test_expression: pd.DataFrame
+
+    @property
+    def reported(self) -> PairScorer:
+        return self.by_k[self.reported_k][0]
+
+
+def _replicate_dirs(folder: Path) -> list[Path]:
+    dirs = sorted(p for p in folder.glob("rep*") if (p / "model.json").is_file())
+    if not dirs:
+        raise FileNotFoundError(f"no model replicates (rep*/model.json) in {folder}")
+    return dirs
+
+
+def load_pair_models(models_dir: str | Path, k_dirs: list[str | Path], expression: str | Path, split: str | Path,
+                     ridge: str | Path) -> PairModels:
+    """The reported joint models, the models of every other validated k, the ridge baseline.
+
+    ``k_dirs`` are the training stage's extra-k folders (``models_k/<pair>/k<k>``); a k equal to the
+    reported model's is served by the reported replicates. The training sds of the balanced score
+    come from the pair's training expression (``expression``, ``split``).
+    """
+    frame = read_parquet_matrix(expression)
+    labels = pd.read_csv(split, sep="\t", dtype={"sample": str}).set_index("sample")["split"]
+    train = frame.loc[frame.index.intersection(labels.index[labels == "train"])]
+    test = frame.loc[frame.index.intersection(labels.index[labels == "test"])]
+    baseline = LinearBaseline.from_json(Path(ridge).read_text())
+    folders = [Path(models_dir) / "joint"] + [Path(d) for d in k_dirs]
+    by_k: dict[int, list[PairScorer]] = {}
+    reported_k = None
+    for folder in folders:
+        models = [load_model(d) for d in _replicate_dirs(folder)]
+        k = int(models[0].W.shape[1])
+        reported_k = k if reported_k is None else reported_k
+        if k in by_k:
+            continue
+        by_k[k] = [PairScorer.from_training(m, train, baseline) for m in models]
+    return PairModels(reported_k, dict(sorted(by_k.items())), baseline, test)
+
+
+def recipes_of(settings: dict) -> list[Recipe]:
+    """The configured transfer recipes (``validation.recipes``), the primary one first."""
+    minimum = int(settings.get("min_cohort_size", DEFAULT_MIN_COHORT_SIZE))
+    return [Recipe(r["scaling"], r["weights"], minimum) for r in settings.get("recipes", [])] or [TRAINING_RAW]
 
 
 def scoring_failed(reason: str, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
     """Tables of a pair whose model cannot score the cohort: every test not computed, with the reason."""
     log.error("cohort not scored: %s", reason)
     tables = {name: pd.DataFrame() for name in names}
-    tables["tests"] = pd.DataFrame([dict(not_computed(f"cohort not scored: {reason}", test="all"), score="all")])[
-        ["score"] + TEST_COLUMNS]
+    tables["tests"] = failed_tests(reason)
     return tables
 
 
-TAHOE_TABLES = ("scores", "missing_genes", "response_strength", "unmatched", "tests", "de", "de_summary", "enrichment")
-PDX_TABLES = ("scores", "missing_genes", "tests", "mrecist", "sensitivity")
+def failed_tests(reason: str, recipe: Recipe | None = None) -> pd.DataFrame:
+    """One not-computed row for a cohort the model cannot score (under ``recipe``)."""
+    row = dict(not_computed(f"cohort not scored: {reason}", test="all"), score="all")
+    frame = pd.DataFrame([row])[["score"] + TEST_COLUMNS]
+    return tag(frame, recipe) if recipe is not None else frame
 
 
-def validate_tahoe(scorer: PairScorer, dmso: pd.DataFrame, treated: pd.DataFrame, counts: pd.DataFrame,
+def tag(table: pd.DataFrame, recipe: Recipe, **extra) -> pd.DataFrame:
+    """``table`` with the recipe's scaling and weights (and ``extra`` columns) in front."""
+    table = table.copy()
+    for position, (column, value) in enumerate({"scaling": recipe.scaling, "weights": recipe.weights,
+                                                 **extra}.items()):
+        table.insert(position, column, value)
+    return table
+
+
+TAHOE_TABLES = ("scores", "missing_genes", "response_strength", "unmatched", "tests", "de", "de_summary", "enrichment",
+                "platform_shift")
+PDX_TABLES = ("scores", "missing_genes", "tests", "mrecist", "sensitivity", "platform_shift")
+#: Tables of the robustness part of each cohort's validation (forge.validation.robustness).
+ROBUSTNESS_TABLES = ("robustness", "gene_dropout", "gene_weights", "weight_tests")
+
+
+def validate_tahoe(models: PairModels, dmso: pd.DataFrame, treated: pd.DataFrame, counts: pd.DataFrame,
                    samples: pd.DataFrame, settings: dict, control: str, libraries: dict | None,
                    enrichment_settings: dict | None) -> dict[str, pd.DataFrame]:
-    """Scores, response strength, tests, DESeq2 and its enrichment for one pair (``validation.tahoe``)."""
+    """Scores, response strength, tests, DESeq2 and its enrichment for one pair (``validation.tahoe``).
+
+    Scores and tests are written for every recipe of ``settings["recipes"]`` (the primary one first);
+    DESeq2 and its enrichment use the reported model under the primary recipe. The robustness tables
+    repeat the score-group tests for every validated k × replicate × recipe.
+    """
+    recipes = recipes_of(settings)
+    scorer = models.reported
     profiles = vtahoe.baseline_profiles(dmso, samples, settings["baseline_plate"], control)
-    try:
-        scores, missing = vtahoe.tahoe_scores(scorer, profiles, samples, settings["normal_lines"],
-                                              settings["max_missing_fraction"])
-    except InputFormatError as error:
-        return scoring_failed(f"Tahoe DMSO profiles of plate {settings['baseline_plate']}: {error}", TAHOE_TABLES)
-    n_normal = int(scores["is_normal"].sum())
-    log.info("%d lines scored from plate %s DMSO (%d normal); %d model genes missing", len(scores),
-             settings["baseline_plate"], n_normal, len(missing))
     genes = scorer.model.genes if settings["response_genes"] == "model" else None
     strength, unmatched = vtahoe.response_strength(dmso, treated, samples, control, genes)
     if len(unmatched):
         log.warning("%d treated samples have no DMSO profile on their plate and are left out", len(unmatched))
-    tests = vtahoe.tahoe_tests(scores, strength, settings["min_group"])
-    de, de_summary = vtahoe.tahoe_de(counts, samples, scores, strength, control, settings["de"])
-    de_summary = pd.DataFrame([de_summary])
+    score_tables, test_tables, missing = [], [], pd.DataFrame()
+    for recipe in recipes:
+        try:
+            scores, missing = vtahoe.tahoe_scores(scorer, profiles, samples, settings["normal_lines"],
+                                                  settings["max_missing_fraction"], recipe)
+        except InputFormatError as error:
+            reason = f"Tahoe DMSO profiles of plate {settings['baseline_plate']} ({recipe.label}): {error}"
+            log.error("cohort not scored: %s", reason)
+            test_tables.append(failed_tests(reason, recipe))
+            continue
+        log.info("%s: %d lines scored from plate %s DMSO (%d normal); %d model genes missing", recipe.label,
+                 len(scores), settings["baseline_plate"], int(scores["is_normal"].sum()), len(missing))
+        score_tables.append(tag(scores, recipe))
+        test_tables.append(tag(vtahoe.tahoe_tests(scores, strength, settings["min_group"]), recipe))
+    tests = pd.concat(test_tables, ignore_index=True)
+    if not score_tables:
+        tables = {name: pd.DataFrame() for name in TAHOE_TABLES + ROBUSTNESS_TABLES}
+        tables.update(tests=tests, response_strength=strength, unmatched=unmatched)
+        return tables
+    all_scores = pd.concat(score_tables, ignore_index=True)
+    primary = score_tables[0].drop(columns=["scaling", "weights"])
+    de, de_summary = vtahoe.tahoe_de(counts, samples, primary, strength, control, settings["de"])
+    de_summary = pd.DataFrame([dict(de_summary, scaling=score_tables[0]["scaling"].iloc[0],
+                                    weights=score_tables[0]["weights"].iloc[0])])
     enrichment = pd.DataFrame()
     if libraries and len(de):
         lists = {f"tahoe_de_{d}": (de.loc[de["direction"] == d, "gene"].astype(str).tolist(), de["gene"].astype(str).tolist())
                  for d in ("up", "down")}
         enrichment = run_enrichment(lists, libraries, enrichment_settings)
-    strength = strength.merge(scores[["cell_line", "cell_name", "is_normal", "forge", "forge_group"]], on="cell_line",
+    strength = strength.merge(primary[["cell_line", "cell_name", "is_normal", "forge", "forge_group"]], on="cell_line",
                               how="left")
-    return dict(scores=scores, missing_genes=missing, response_strength=strength, unmatched=unmatched, tests=tests, de=de,
-                de_summary=de_summary, enrichment=enrichment)
+
+    def line_tests(table: pd.DataFrame, variants: tuple[str, ...]) -> pd.DataFrame:
+        annotated = vtahoe.annotate_lines(table, samples, settings["normal_lines"], variants)
+        return vtahoe.tahoe_tests(annotated, strength, settings["min_group"], variants, trend=False)
+
+    robust = robustness.validate(models, profiles, recipes, line_tests, settings)
+    return dict(scores=all_scores, missing_genes=missing, response_strength=strength, unmatched=unmatched, tests=tests,
+                de=de, de_summary=de_summary, enrichment=enrichment,
+                platform_shift=robustness.shift_table(models, profiles, settings), **robust)
 
 
-def validate_pdx(scorer: PairScorer, expression: pd.DataFrame, response: pd.DataFrame,
+def validate_pdx(models: PairModels, expression: pd.DataFrame, response: pd.DataFrame,
                  settings_expression: pd.DataFrame, settings: dict, default: tuple[float, float]) -> dict[str, pd.DataFrame]:
-    """Scores, %TV and mRECIST tests and the pseudo-count grid for one pair (``validation.pdx``)."""
-    try:
-        table, missing = vpdx.pdx_scores(scorer, expression, response, settings["max_missing_fraction"])
-    except InputFormatError as error:
-        return scoring_failed(f"PDX expression: {error}", PDX_TABLES)
-    log.info("%d PDX models scored; %d of %d model genes missing", len(table), len(missing), len(scorer.model.genes))
-    tests, mrecist = vpdx.pdx_tests(table, settings["min_group"], settings["seed"])
-    sensitivity = vpdx.sensitivity_scores(scorer, settings_expression, response, settings["max_missing_fraction"],
-                                          settings["min_group"], default)
-    return dict(scores=table, missing_genes=missing, tests=tests, mrecist=mrecist, sensitivity=sensitivity)
+    """Scores, %TV and mRECIST tests and the pseudo-count grid for one pair (``validation.pdx``).
+
+    Every recipe of ``settings["recipes"]`` (the primary one first) is scored and tested with the
+    reported model; the robustness tables repeat the tests for every validated k × replicate × recipe.
+    """
+    recipes = recipes_of(settings)
+    scorer = models.reported
+    score_tables, test_tables, mrecist_tables, sensitivity_tables, missing = [], [], [], [], pd.DataFrame()
+    for recipe in recipes:
+        try:
+            table, missing = vpdx.pdx_scores(scorer, expression, response, settings["max_missing_fraction"], recipe)
+        except InputFormatError as error:
+            reason = f"PDX expression ({recipe.label}): {error}"
+            log.error("cohort not scored: %s", reason)
+            test_tables.append(failed_tests(reason, recipe))
+            continue
+        log.info("%s: %d PDX models scored; %d of %d model genes missing", recipe.label, len(table), len(missing),
+                 len(scorer.model.genes))
+        tests, mrecist = vpdx.pdx_tests(table, settings["min_group"], settings["seed"])
+        score_tables.append(tag(table, recipe))
+        test_tables.append(tag(tests, recipe))
+        mrecist_tables.append(tag(mrecist, recipe))
+        try:
+            sensitivity_tables.append(vpdx.sensitivity_scores(scorer, settings_expression, response,
+                                                              settings["max_missing_fraction"], settings["min_group"],
+                                                              default, recipe))
+        except InputFormatError as error:
+            log.warning("pseudo-count grid not scored under %s: %s", recipe.label, error)
+    tests = pd.concat(test_tables, ignore_index=True)
+    if not score_tables:
+        tables = {name: pd.DataFrame() for name in PDX_TABLES + ROBUSTNESS_TABLES}
+        tables["tests"] = tests
+        return tables
+
+    def model_tests(table: pd.DataFrame, variants: tuple[str, ...]) -> pd.DataFrame:
+        joined = vpdx.with_response(table, response, variants)
+        return vpdx.pdx_tests(joined, settings["min_group"], settings["seed"], variants,
+                              n_resamples=int(settings.get("robustness_fisher_resamples", 10_000)))[0]
+
+    robust = robustness.validate(models, expression, recipes, model_tests, settings)
+    return dict(scores=pd.concat(score_tables, ignore_index=True), missing_genes=missing, tests=tests,
+                mrecist=pd.concat(mrecist_tables, ignore_index=True),
+                sensitivity=pd.concat(sensitivity_tables, ignore_index=True) if sensitivity_tables else pd.DataFrame(),
+                platform_shift=robustness.shift_table(models, expression, settings), **robust)
 
 
 def composition_row(cohort: str, pair: str, scores: pd.DataFrame) -> dict:
@@ -103,8 +243,24 @@ def training_cohort_composition(pair: str, benefit_scores: pd.DataFrame) -> dict
     return composition_row("training_cohort", pair, scores)
 
 
-def summarise(tests: list[tuple[str, str, pd.DataFrame]]) -> pd.DataFrame:
-    """All tests of the stage in one table, BH-adjusted over every computed test."""
+def primary_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of a per-recipe table (scores, tests) under its primary recipe (the first one listed)."""
+    if table.empty or "scaling" not in table.columns:
+        return table
+    first = table.iloc[0]
+    keep = (table["scaling"] == first["scaling"]) & (table["weights"] == first["weights"])
+    return table[keep].reset_index(drop=True)
+
+
+CLAIM = "reported model"
+
+
+def summarise(tests: list[tuple[str, str, pd.DataFrame]], robustness_summary: pd.DataFrame | None = None) -> pd.DataFrame:
+    """All tests of the stage in one table, BH-adjusted over every computed test of the reported model.
+
+    The robustness summary rows (:func:`forge.validation.robustness.summarise_robustness`) are appended
+    below with ``claim`` saying they are not additional claims; they take no part in the adjustment.
+    """
     parts = []
     for cohort, pair, table in tests:
         part = table.copy()
@@ -123,4 +279,9 @@ def summarise(tests: list[tuple[str, str, pd.DataFrame]]) -> pd.DataFrame:
     summary["p_adjusted_bh"] = np.nan
     if computed.any():
         summary.loc[computed, "p_adjusted_bh"] = multipletests(summary.loc[computed, "p_value"], method="fdr_bh")[1]
+    summary["claim"] = CLAIM
+    if robustness_summary is not None and len(robustness_summary):
+        extra = robustness_summary.copy()
+        extra["status"] = "robustness summary"
+        summary = pd.concat([summary, extra], ignore_index=True)
     return summary

@@ -1,6 +1,6 @@
-"""The three scores every validation test is run on, side by side.
+"""The three scores every validation test is run on, side by side, under a transfer recipe.
 
-* ``forge``: the paper's Benefit Score D̂ − Î of the reported model (centred outputs, the default).
+* ``forge``: the paper's Benefit Score D̂ − Î of a joint model (centred outputs, the default).
 * ``forge_balanced``: D̂/sd(D̂) − Î/sd(Î), each prediction divided by its sd over the pair's
   training samples. On the real pairs IC50 (CREAMMIST log scale) varies ~10× more than a
   dependency probability, so the paper's score ranks samples almost exactly as −Î; the balanced
@@ -8,8 +8,10 @@
 * ``ridge``: the same difference from the ridge baselines of the pair (predicted dependency −
   predicted IC50), to show whether FORGE's score validates better than a plain baseline's.
 
-Every score uses the model's genes and training z-scoring; a sample's score never depends on
-which other samples are scored with it.
+How a score reaches the cohort (training or within-cohort z-scoring, raw or standardised gene
+weights) is a :class:`forge.modelling.transfer.Recipe`; every variant is scored with the same one.
+With the default ``training``/``raw`` recipe a sample's score never depends on which other samples
+are scored with it.
 """
 
 from __future__ import annotations
@@ -21,18 +23,35 @@ import pandas as pd
 
 from forge.modelling.baselines import LinearBaseline
 from forge.modelling.model import ForgeModel
+from forge.modelling.transfer import (
+    TRAINING_RAW,
+    Recipe,
+    apply_score,
+    balanced_score_of,
+    benefit_score_of,
+    predicted_outputs,
+    ridge_score_of,
+    scale_cohort,
+)
 
 SCORE_VARIANTS = ("forge", "forge_balanced", "ridge")
 
 
+def training_prediction_sd(model: ForgeModel, training_expression: pd.DataFrame) -> tuple[float, float]:
+    """sd (ddof = 1) of the predicted dependency and IC50 over the pair's training samples."""
+    predicted = model.predict(training_expression)
+    dependency, ic50 = model.targets[:2]
+    return float(predicted[dependency].std(ddof=1)), float(predicted[ic50].std(ddof=1))
+
+
 @dataclass
 class PairScorer:
-    """What scores one pair's samples in any cohort.
+    """What scores one pair's samples in any cohort: a joint model and the pair's ridge baseline.
 
     Attributes
     ----------
     model : ForgeModel
-        The reported model (joint replicate 0).
+        A joint model (the reported one, or any validated k × replicate).
     training_sd : tuple of float
         sd of the predicted dependency and IC50 over the pair's training samples.
     ridge : LinearBaseline
@@ -43,27 +62,33 @@ class PairScorer:
     ridge: LinearBaseline
 
     @classmethod
-    def from_pair_tables(cls, model: ForgeModel, benefit_scores: pd.DataFrame, ridge: LinearBaseline) -> "PairScorer":
-        """Training sds from the pair's benefit_scores table (predicted_* columns, split == train)."""
-        train = benefit_scores[benefit_scores["split"] == "train"]
-        dependency, ic50 = model.targets[:2]
-        sds = (float(train[f"predicted_{dependency}"].std(ddof=1)), float(train[f"predicted_{ic50}"].std(ddof=1)))
-        return cls(model, sds, ridge)
+    def from_training(cls, model: ForgeModel, training_expression: pd.DataFrame, ridge: LinearBaseline) -> "PairScorer":
+        """Training sds computed from the pair's training expression."""
+        return cls(model, training_prediction_sd(model, training_expression), ridge)
 
-    def score(self, expression: pd.DataFrame, max_missing_fraction: float = 0.5) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """Scores of every sample (rows of ``expression``) and the model genes the cohort lacks."""
-        forge, missing = self.model.benefit_score(expression, max_missing_fraction=max_missing_fraction)
-        predicted = self.model.predict(expression, max_missing_fraction=max_missing_fraction)
-        dependency, ic50 = self.model.targets[:2]
-        centred = predicted - self.model.target_mean
-        ridge = self.ridge.predict(expression)
+    def score(self, expression: pd.DataFrame, max_missing_fraction: float = 0.5,
+              recipe: Recipe = TRAINING_RAW) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Every variant's score of every sample (rows of ``expression``) and the model genes the cohort lacks.
+
+        ``predicted_dependency`` and ``predicted_ic50`` are the model's predictions on their original
+        scale from the recipe's scaling (raw weights).
+        """
+        forge = benefit_score_of(self.model)
+        scaled = scale_cohort(forge, expression, recipe, max_missing_fraction)
+        predicted = predicted_outputs(self.model, scaled)
+        ridge = ridge_score_of(self.ridge)
         table = pd.DataFrame({
-            "forge": forge,
-            "forge_balanced": centred[dependency] / self.training_sd[0] - centred[ic50] / self.training_sd[1],
-            "ridge": ridge[self.ridge.outputs[0]] - ridge[self.ridge.outputs[1]],
-            "predicted_dependency": predicted[dependency],
-            "predicted_ic50": predicted[ic50],
+            "forge": apply_score(forge, scaled),
+            "forge_balanced": apply_score(balanced_score_of(self.model, self.training_sd), scaled),
+            "ridge": apply_score(ridge, scale_cohort(ridge, expression, recipe, max_missing_fraction)),
+            "predicted_dependency": predicted[:, 0],
+            "predicted_ic50": predicted[:, 1],
         }, index=expression.index)
-        if not np.allclose(table["forge"], centred[dependency] - centred[ic50], rtol=1e-9, atol=1e-9):
+        if recipe == TRAINING_RAW and not np.allclose(
+                table["forge"], table["predicted_dependency"] - table["predicted_ic50"]
+                - (self.model.target_mean[0] - self.model.target_mean[1]), rtol=1e-9, atol=1e-9):
             raise AssertionError("Benefit Score is not D_hat - I_hat on the centred scale")
+        present = scaled.present
+        missing = pd.DataFrame({"gene": [g for g, here in zip(forge.genes, present) if not here],
+                                "benefit_weight": forge.weights[~present]})
         return table, missing

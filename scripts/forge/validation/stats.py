@@ -57,9 +57,10 @@ def extreme_groups(scheme: str) -> tuple[str, str]:
 
 
 def contingency_tests(groups: pd.Series, classes: pd.Series, seed: int, *, n_resamples: int = 100_000,
-                      **fields) -> tuple[pd.DataFrame, list[dict]]:
+                      min_group: int = 1, **fields) -> tuple[pd.DataFrame, list[dict]]:
     """Score group × class table, χ² test, Fisher's exact test (r × c) and Cramér's V.
 
+    A score group with fewer than ``min_group`` samples gives not-computed rows.
     Fisher's test of an r × c table is scipy's Monte Carlo version with a seeded generator (an exact
     enumeration for 2 × 2); it is the one to read when expected counts are small (they are with
     ~25 PDX models), and the row says how many expected counts are below 5.
@@ -69,6 +70,11 @@ def contingency_tests(groups: pd.Series, classes: pd.Series, seed: int, *, n_res
     base = dict(fields, n_higher=int(table.to_numpy().sum()), effect_name="cramers_v")
     if table.shape[0] < 2 or table.shape[1] < 2:
         reason = f"the table has {table.shape[0]} group(s) and {table.shape[1]} class(es); 2 of each are needed"
+        return table, [not_computed(reason, test="chi_square", **base), not_computed(reason, test="fisher_exact", **base)]
+    smallest = int(table.sum(axis=1).min())
+    if smallest < min_group:
+        reason = (f"score groups of {table.sum(axis=1).to_dict()} samples with a class; at least {min_group} each "
+                  "are needed")
         return table, [not_computed(reason, test="chi_square", **base), not_computed(reason, test="fisher_exact", **base)]
     observed = table.to_numpy()
     chi2 = stats.chi2_contingency(observed, correction=False)

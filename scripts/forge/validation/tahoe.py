@@ -20,6 +20,7 @@ import logging
 import numpy as np
 import pandas as pd
 
+from forge.modelling.transfer import TRAINING_RAW, Recipe
 from forge.validation import stats as vstats
 from forge.validation.scores import SCORE_VARIANTS, PairScorer
 
@@ -60,16 +61,24 @@ def normal_line_mask(lines: pd.DataFrame, normal_lines: list[str]) -> pd.Series:
 
 
 def tahoe_scores(scorer: PairScorer, profiles: pd.DataFrame, samples: pd.DataFrame, normal_lines: list[str],
-                 max_missing_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+                 max_missing_fraction: float, recipe: Recipe = TRAINING_RAW) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Scores of every line of the baseline plate, with its name, normal flag and median groups."""
-    table, missing = scorer.score(profiles, max_missing_fraction)
+    table, missing = scorer.score(profiles, max_missing_fraction, recipe)
+    return annotate_lines(table, samples, normal_lines), missing
+
+
+def annotate_lines(table: pd.DataFrame, samples: pd.DataFrame, normal_lines: list[str],
+                   variants: tuple[str, ...] = SCORE_VARIANTS) -> pd.DataFrame:
+    """Score table (index = cell line) with its name, normal flag and each variant's median group."""
+    table = table.copy()
+    table.index.name = "cell_line"
     names = samples.drop_duplicates("cell_line").set_index("cell_line")["cell_name"].astype(str)
     table.insert(0, "cell_name", names.reindex(table.index).to_numpy())
     table = table.reset_index()
     table.insert(2, "is_normal", normal_line_mask(table, normal_lines).to_numpy())
-    for variant in SCORE_VARIANTS:
+    for variant in variants:
         table[f"{variant}_group"] = vstats.score_groups(table.set_index("cell_line")[variant], "median").to_numpy()
-    return table, missing
+    return table
 
 
 def response_strength(dmso: pd.DataFrame, treated: pd.DataFrame, samples: pd.DataFrame, control: str,
@@ -102,11 +111,12 @@ def response_strength(dmso: pd.DataFrame, treated: pd.DataFrame, samples: pd.Dat
         unmatched, columns=["sample", "cell_line", "plate", "reason"])
 
 
-def tahoe_tests(scores: pd.DataFrame, strength: pd.DataFrame, min_group: int) -> pd.DataFrame:
+def tahoe_tests(scores: pd.DataFrame, strength: pd.DataFrame, min_group: int,
+                variants: tuple[str, ...] = SCORE_VARIANTS, trend: bool = True) -> pd.DataFrame:
     """Cancer vs normal scores, strength by score group per dose, and the dose trend, for every variant."""
     rows = []
     indexed = scores.set_index("cell_line")
-    for variant in SCORE_VARIANTS:
+    for variant in variants:
         cancer = indexed.loc[~indexed["is_normal"], variant]
         normal = indexed.loc[indexed["is_normal"], variant]
         fields = dict(score=variant, grouping="cancer_vs_normal", higher_group="cancer", lower_group="normal",
@@ -124,8 +134,9 @@ def tahoe_tests(scores: pd.DataFrame, strength: pd.DataFrame, min_group: int) ->
             rows.append(vstats.mann_whitney(values[groups.reindex(values.index) == "high"],
                                             values[groups.reindex(values.index) == "low"], "greater",
                                             min_group=min_group, **fields))
-    trend = vstats.dose_trend(strength.pivot_table(index="cell_line", columns="dose", values="response_strength"))
-    rows.append(dict(trend, score="none", grouping="dose"))
+    if trend:
+        dose_trend = vstats.dose_trend(strength.pivot_table(index="cell_line", columns="dose", values="response_strength"))
+        rows.append(dict(dose_trend, score="none", grouping="dose"))
     return pd.DataFrame(rows)[["score"] + vstats.TEST_COLUMNS]
 
 

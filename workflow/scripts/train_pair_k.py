@@ -1,0 +1,51 @@
+"""Rule adapter: joint models of one further validated k (validation.k) of a pair, every replicate.
+
+Writes ``<models>/rep<b>/model.{npz,json}`` with the reported model's seeds (seed + b) and solver
+settings; only the number of latent dimensions differs.
+"""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from forge.modelling.pair_data import rule_pair_inputs
+from forge.modelling.training import fit_replicates, replicate_seeds, solver_options
+from forge.rules import blas_threads, setup_rule_logging
+
+
+def main(smk) -> None:
+    log = setup_rule_logging(smk, "train_pair_k")
+    pair, data, genes = rule_pair_inputs(smk)
+    model = dict(smk.params.model)
+    source = "config"
+    if smk.params.cv_enabled:  # the cross-validated learning rate, l1 penalty and epochs; k is this rule's
+        chosen = json.loads(Path(smk.input.chosen).read_text())
+        source = chosen.pop("source")
+        model.update({key: value for key, value in chosen.items() if key != "n_components"})
+    k = int(smk.wildcards.k)
+    seeds = replicate_seeds(model["seed"], model["replicates"])
+    log.info("pair %s: %d train samples, %d genes, k=%d (validation), seeds %s (other hyper-parameters from %s)",
+             pair["name"], len(data.train), len(genes), k, seeds, source)
+    metadata = dict(pair=pair["name"], target=pair["target"], drug=pair["drug"], control=pair["control"],
+                    hyperparameter_source=source, purpose="validation.k")
+    fitted = fit_replicates(data, genes, ["joint"], seeds, k, solver_options(model), metadata)["joint"]
+
+    out = Path(smk.output.models)
+    staging = out.with_name(out.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        for b, fitted_model in enumerate(fitted):
+            fitted_model.metadata["replicate"] = b
+            fitted_model.save(staging / f"rep{b:02d}")
+        log.info("k=%d: %d replicates, final objective %s", k, len(fitted),
+                 [round(m.metadata["final_loss"], 4) for m in fitted])
+        shutil.rmtree(out, ignore_errors=True)
+        os.replace(staging, out)  # the directory appears complete or not at all
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    with blas_threads(snakemake):  # noqa: F821
+        main(snakemake)  # noqa: F821
