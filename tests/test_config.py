@@ -41,7 +41,8 @@ def test_section_defaults_fill_user_named_entries(tmp_path: Path) -> None:
     config = check(
         {"pairs": {"table": "pairs.tsv"}, "scoring": {"cohorts": {"mine": {"path": "cohort.csv"}}}}, tmp_path
     )
-    assert config["scoring"]["cohorts"]["mine"] == {"path": "cohort.csv", "kind": "normalised"}
+    assert config["scoring"]["cohorts"]["mine"] == {"path": "cohort.csv", "kind": "normalised", "scaling": "training",
+                                                    "weights": "raw"}
 
 
 @pytest.mark.parametrize(

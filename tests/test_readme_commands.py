@@ -84,16 +84,20 @@ def test_readme_snakemake_command_dry_run(command: str, checkout: Path) -> None:
 
 
 def test_readme_scoring_command(small_run: Path, tmp_path: Path) -> None:
-    (command,) = [c for c in readme_commands() if "forge_score.py" in c]
-    command = re.sub(r"\[[^\]]*\]", "", command)  # optional arguments in brackets
-    command = command.replace("results/demo/", "results/small/")  # the shared run is the small demo's
+    commands = [c for c in readme_commands() if "forge_score.py" in c]
+    assert len(commands) == 3  # a model; a model's weight table written; a cohort scored from that table
     cohort = pd.read_parquet(small_run / "resources/processed/small/expression.parquet").iloc[:20]
     cohort.to_csv(small_run / "my_cohort.csv", index=False)
-    words = [sys.executable if w == ".venv/bin/python" else w for w in shlex.split(command)]
-    done = subprocess.run(words, cwd=small_run, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
+    for command in commands:  # in the README's order: the weight table is written before it is used
+        command = re.sub(r"\[[^\]]*\]", "", command)  # optional arguments in brackets
+        command = command.replace("results/demo/", "results/small/")  # the shared run is the small demo's
+        words = [sys.executable if w == ".venv/bin/python" else w for w in shlex.split(command)]
+        done = subprocess.run(words, cwd=small_run, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, f"{command}: {done.stderr[-2000:]}"
     scores = pd.read_csv(small_run / "my_scores.tsv", sep="\t")
-    assert len(scores) == 20
+    assert len(scores) == 20 and set(scores["scaling"]) == {"training"}
+    signature = pd.read_csv(small_run / "my_signature_scores.tsv", sep="\t")
+    assert len(signature) == 20 and set(signature["scaling"]) == {"cohort"}
 
 
 def test_scoring_help_describes_the_command_without_loading_the_numerical_stack() -> None:

@@ -316,5 +316,22 @@ def test_demo_planted_pair_validates_and_the_control_does_not(small_run: Path) -
     for cohort, pair in (("tahoe", "EGFR_ERLOTINIB"), ("pdx", "EGFR_ERLOTINIB")):
         folder = small_run / "results/small/validation" / cohort / pair
         assert (folder / "scores.tsv").is_file() and (folder / "tests.tsv").is_file()
+    # the paper's recipe (within-cohort z-scoring, standardised weights): the planted pair validates, the control not
+    paper = reported[(reported["scaling"] == "cohort") & (reported["weights"] == "standardised")]
+    paper = paper[paper["score"] == "forge"].set_index(["cohort", "pair", "grouping", "variable"]).sort_index()
+    assert row_of(paper, ("pdx", "EGFR_ERLOTINIB", "median", "tv_change_days_gt10_le15"))["p_value"] < 0.01
+    assert row_of(paper, ("tahoe", "EGFR_ERLOTINIB", "median_split_dose_5", "response_strength"))["p_value"] < 0.05
+    assert row_of(paper, ("pdx", "A1CF_VORINOSTAT", "median", "tv_change_days_gt10_le15"))["p_value"] > 0.05
+    assert row_of(paper, ("tahoe", "A1CF_VORINOSTAT", "median_split_dose_5", "response_strength"))["p_value"] > 0.05
+    # robustness: every replicate of both validated k (10 and the reported 20) validates the planted pair's PDX
+    # claim under both recipes, the replicate-mean score too; and the robustness rows are not claims (no BH)
+    robust = pd.read_csv(small_run / "results/small/validation/robustness_summary.tsv", sep="\t")
+    planted = robust[(robust["cohort"] == "pdx") & (robust["pair"] == "EGFR_ERLOTINIB") & (robust["score"] == "forge")
+                     & (robust["grouping"] == "median") & (robust["variable"] == "tv_change_days_gt10_le15")]
+    assert len(planted) == 4 and set(planted["k"].astype(int)) == {10, 20}
+    assert (planted["fraction_p_below_0_05"] == 1.0).all() and (planted["p_replicate_mean"] < 0.05).all()
+    assert every.loc[every["claim"] != "reported model", "p_adjusted_bh"].isna().all()
+    control = robust[(robust["pair"] == "A1CF_VORINOSTAT") & (robust["score"] == "forge") & (robust["n_computed"] > 0)]
+    assert control["p_median"].min() > 0.05
     de = pd.read_csv(small_run / "results/small/validation/tahoe/EGFR_ERLOTINIB/de_summary.tsv", sep="\t").iloc[0]
     assert de["status"] == "fitted" and de["n_lines"] == 8 and de["design"].startswith("~plate + group")
