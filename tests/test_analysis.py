@@ -249,9 +249,79 @@ def test_gseapy_enrich_equals_scipy_hypergeometric_and_statsmodels_bh() -> None:
         assert table.loc[name, "overlap"] == x and table.loc[name, "set_size"] == m
         expected = stats.hypergeom.sf(x - 1, len(universe), m, len(set(query)))
         assert table.loc[name, "p_value"] == pytest.approx(expected, rel=1e-10)
-    bh = multipletests(table["p_value"].to_numpy(), method="fdr_bh")[1]
+    # BH over every set in the size range, the sets without overlap at P = 1
+    all_p = np.concatenate([table["p_value"].to_numpy(), np.ones(len(kept) - len(table))])
+    bh = multipletests(all_p, method="fdr_bh")[1][: len(table)]
     np.testing.assert_allclose(table["fdr"].to_numpy(), bh, rtol=1e-10)
+    assert (table["n_sets_tested"] == len(kept)).all()
     assert table.index[0] == "SET03"  # the planted overlap is the best term
+
+
+def test_enrichment_fdr_adjusts_over_every_set_in_the_size_range() -> None:
+    """A short list against many sets: most sets share no gene with it, and BH must still count them
+    (R's p.adjust over every eligible set; gseapy's own adjustment counts only the overlapping ones)."""
+    rng = np.random.default_rng(np.random.SeedSequence(31))
+    background = [f"G{i:04d}" for i in range(3000)]
+    outside = [f"X{i}" for i in range(500)]
+    sets = {f"S{j:03d}": sorted(rng.choice(background + outside, size=int(rng.integers(2, 60)), replace=False).tolist())
+            for j in range(400)}
+    query = sorted(set(rng.choice(background, 25, replace=False)) | set(sets["S010"][:6]) - set(outside))
+    table = enrichment.over_representation(query, sets, background, min_size=3, max_size=500).set_index("term")
+    universe, hits = set(background), set(query)
+    eligible = {n: set(g) & universe for n, g in sets.items() if 3 <= len(set(g) & universe) <= 500}
+    p = pd.Series({n: stats.hypergeom.sf(len(g & hits) - 1, len(universe), len(g), len(hits)) if g & hits else 1.0
+                   for n, g in eligible.items()})
+    q = pd.Series(multipletests(p.to_numpy(), method="fdr_bh")[1], index=p.index)
+    overlapping = [n for n, g in eligible.items() if g & hits]
+    assert sorted(table.index) == sorted(overlapping) and len(overlapping) < 0.7 * len(eligible)
+    assert (table["n_sets_tested"] == len(eligible)).all()
+    np.testing.assert_allclose(table["p_value"], p[table.index], rtol=1e-10)
+    np.testing.assert_allclose(table["fdr"], q[table.index], rtol=1e-10)
+    # the adjustment over the overlapping sets only (gseapy's) would be smaller
+    narrow = multipletests(p[overlapping].to_numpy(), method="fdr_bh")[1]
+    assert (pd.Series(narrow, index=overlapping)[table.index] < table["fdr"] - 1e-12).any()
+
+
+def test_enrichment_equals_r_phyper_and_p_adjust() -> None:
+    folder = FIXTURES / "enrichment"
+    settings = pd.read_csv(folder / "settings.csv").iloc[0]
+    reference = pd.read_csv(folder / "results.csv", index_col="term")
+    sets = enrichment.read_gmt(folder / "library.gmt")
+    background = (folder / "background.txt").read_text().split()
+    genes = (folder / "list.txt").read_text().split()
+    table = enrichment.over_representation(genes, sets, background, int(settings["min_size"]),
+                                           int(settings["max_size"])).set_index("term")
+    # the fixture is one where the two families differ: 300 sets, fewer with an overlap
+    assert settings["n_sets_with_overlap"] < settings["n_sets_tested"]
+    assert sorted(table.index) == sorted(reference.index[reference["overlap"] > 0])
+    assert (table["n_sets_tested"] == settings["n_sets_tested"]).all()
+    expected = reference.loc[table.index]
+    np.testing.assert_array_equal(table["overlap"], expected["overlap"])
+    np.testing.assert_array_equal(table["set_size"], expected["set_size"])
+    np.testing.assert_allclose(table["p_value"], expected["p_value"], rtol=1e-10)
+    np.testing.assert_allclose(table["fdr"], expected["fdr"], rtol=1e-10)
+    assert table.index[0] == "SET007"  # the planted overlap
+
+
+def test_enrichment_rows_say_what_was_not_tested() -> None:
+    background = [f"G{i}" for i in range(300)]
+    sets = {"A": background[:40], "B": background[100:140]}
+    lists = {"hits": (background[:15], background), "empty": ([], background),
+             "elsewhere": (background[200:215], background), "outside": (["Z1", "Z2"], background)}
+    libraries = {"lib": sets, "mouse": {"M": ["Egfr", "Kras", "Trp53"] * 1}, "tiny": {"T": background[:2]}}
+    table = enrichment.run_enrichment(lists, libraries, dict(min_size=3, max_size=500, min_overlap=3, fdr=0.05))
+    status = table.groupby(["list", "library"])["status"].agg(lambda s: ",".join(sorted(set(s))))
+    assert status[("hits", "lib")] == "tested" and status[("elsewhere", "lib")] == "no overlap"
+    assert status[("empty", "lib")] == "not tested" and status[("outside", "lib")] == "not tested"
+    assert (status.xs("mouse", level="library") == "not tested").all()
+    assert (status.xs("tiny", level="library") == "not tested").all()
+    reasons = table.set_index(["list", "library"])["reason"]
+    assert "shares no gene with the background" in reasons[("hits", "mouse")]
+    assert "no gene set of the library has 3-500 genes" in reasons[("hits", "tiny")]
+    assert reasons[("empty", "lib")] == "the list is empty"
+    assert "none of the list's 2 genes is in the background" in reasons[("outside", "lib")]
+    assert not table.loc[table["status"] != "tested", "significant"].any()
+    assert list(table.columns) == enrichment.ENRICHMENT_COLUMNS
 
 
 def test_significance_needs_fdr_and_overlap() -> None:
