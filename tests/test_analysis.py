@@ -55,6 +55,47 @@ def test_limma_top_table_equals_r(limma_fixture, weighted: bool) -> None:
         assert relative_difference(table[column], reference[column]) < 1e-8, column
 
 
+@pytest.mark.parametrize("min_lineage_size, reference_file", [(3, "toptable_pooled.csv"), (1, "toptable_unpooled.csv")])
+def test_limma_with_rare_lineages_pooled_equals_r(min_lineage_size: int, reference_file: str) -> None:
+    """Lineages of fewer than 3 samples pooled into "Other" (R: ifelse(table(x)[x] < 3, "Other", x))."""
+    folder = FIXTURES / "limma_pooled"
+    expression = pd.read_csv(folder / "expression.csv", index_col="gene").T
+    weights = pd.read_csv(folder / "weights.csv", index_col="gene").T
+    samples = pd.read_csv(folder / "samples.csv", index_col="sample")
+    design = differential.group_design(samples["group"] == "high", samples["lineage"], min_lineage_size)
+    if min_lineage_size == 3:
+        assert design.pooled_levels == {"L6": 2, "L7": 2, "L8": 1, "L9": 1}
+        r_design = pd.read_csv(folder / "design_pooled.csv", index_col="sample")
+        np.testing.assert_array_equal(design.matrix.to_numpy(), r_design.to_numpy())
+        assert design.covariate_levels == ["L1", "L2", "L3", "L4", "Other", "L5"]
+    else:
+        assert design.pooled_levels == {} and len(design.covariate_levels) == 9
+    table = differential.limma_top_table(expression, design, weights)
+    reference = pd.read_csv(folder / reference_file, index_col="gene")
+    for column in differential.TOPTABLE_COLUMNS:
+        assert relative_difference(table[column], reference[column]) < 1e-8, column
+
+
+def test_pooling_rare_lineages_changes_the_fit_and_is_reported() -> None:
+    folder = FIXTURES / "limma_pooled"
+    pooled = pd.read_csv(folder / "toptable_pooled.csv", index_col="gene")
+    unpooled = pd.read_csv(folder / "toptable_unpooled.csv", index_col="gene")
+    assert relative_difference(pooled["t"], unpooled["t"]) > 0.05  # the two designs are not the same fit
+    expression = pd.read_csv(folder / "expression.csv", index_col="gene").T
+    samples = pd.read_csv(folder / "samples.csv", index_col="sample")
+    contrast = differential.Contrast("score_groups", samples["group"] == "high", "high vs low")
+    thresholds = dict(log2fc=1.0, adj_p=0.05, top_n=200, min_lineage_size=3)
+    table, summary = differential.run_contrast(contrast, expression, None, samples["lineage"], thresholds)
+    assert summary["pooled_lineages"] == "L6 (2); L7 (2); L8 (1); L9 (1)" and summary["min_lineage_size"] == 3
+    assert summary["lineage_levels"] == 6 and len(table) == expression.shape[1]
+    # a lineage already called "Other" is joined by the pooled ones; the pool is a level like any other
+    lineage = pd.Series(["A"] * 5 + ["Other"] * 3 + ["B", "C"], index=[f"S{i}" for i in range(10)])
+    pooled_lineage, rare = differential.pool_rare_levels(lineage, 3)
+    assert rare == {"B": 1, "C": 1} and pooled_lineage.value_counts().to_dict() == {"A": 5, "Other": 5}
+    _, skipped = differential.skipped_contrast("x", "y", "why")
+    assert skipped["pooled_lineages"] == ""
+
+
 def test_vectorised_weighted_fit_equals_pylimma_loop() -> None:
     from pylimma.lmfit import lm_series
 
