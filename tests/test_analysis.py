@@ -481,3 +481,17 @@ def test_enrichment_table_is_the_same_whatever_the_string_hash_seed() -> None:
                               env=dict(os.environ, PYTHONHASHSEED=seed))
         outputs.add(done.stdout)
     assert len(outputs) == 1 and "G0;G1;G10;G11" in next(iter(outputs))
+
+
+def test_fig3f_shows_only_tested_terms() -> None:
+    """The not-tested / no-overlap rows name no term: fig. 3f draws none of them (issue 26)."""
+    from forge.figures.fig_analysis import enrichment_terms
+
+    background = [f"G{i}" for i in range(300)]
+    lists = {"score_groups_up": (background[:15], background), "sensitive_clusters_up": ([], background),
+             "influence_top": (background[250:260], background)}
+    table = enrichment.run_enrichment(lists, {"lib": {"A": background[:40], "B": background[100:140]}},
+                                      dict(min_size=3, max_size=500, min_overlap=3, fdr=0.05))
+    assert set(table["status"]) == {"tested", "not tested", "no overlap"}
+    shown = enrichment_terms(table)
+    assert len(shown) == 1 and shown["term"].tolist() == ["A"]
