@@ -55,6 +55,47 @@ def test_limma_top_table_equals_r(limma_fixture, weighted: bool) -> None:
         assert relative_difference(table[column], reference[column]) < 1e-8, column
 
 
+@pytest.mark.parametrize("min_lineage_size, reference_file", [(3, "toptable_pooled.csv"), (1, "toptable_unpooled.csv")])
+def test_limma_with_rare_lineages_pooled_equals_r(min_lineage_size: int, reference_file: str) -> None:
+    """Lineages of fewer than 3 samples pooled into "Other" (R: ifelse(table(x)[x] < 3, "Other", x))."""
+    folder = FIXTURES / "limma_pooled"
+    expression = pd.read_csv(folder / "expression.csv", index_col="gene").T
+    weights = pd.read_csv(folder / "weights.csv", index_col="gene").T
+    samples = pd.read_csv(folder / "samples.csv", index_col="sample")
+    design = differential.group_design(samples["group"] == "high", samples["lineage"], min_lineage_size)
+    if min_lineage_size == 3:
+        assert design.pooled_levels == {"L6": 2, "L7": 2, "L8": 1, "L9": 1}
+        r_design = pd.read_csv(folder / "design_pooled.csv", index_col="sample")
+        np.testing.assert_array_equal(design.matrix.to_numpy(), r_design.to_numpy())
+        assert design.covariate_levels == ["L1", "L2", "L3", "L4", "Other", "L5"]
+    else:
+        assert design.pooled_levels == {} and len(design.covariate_levels) == 9
+    table = differential.limma_top_table(expression, design, weights)
+    reference = pd.read_csv(folder / reference_file, index_col="gene")
+    for column in differential.TOPTABLE_COLUMNS:
+        assert relative_difference(table[column], reference[column]) < 1e-8, column
+
+
+def test_pooling_rare_lineages_changes_the_fit_and_is_reported() -> None:
+    folder = FIXTURES / "limma_pooled"
+    pooled = pd.read_csv(folder / "toptable_pooled.csv", index_col="gene")
+    unpooled = pd.read_csv(folder / "toptable_unpooled.csv", index_col="gene")
+    assert relative_difference(pooled["t"], unpooled["t"]) > 0.05  # the two designs are not the same fit
+    expression = pd.read_csv(folder / "expression.csv", index_col="gene").T
+    samples = pd.read_csv(folder / "samples.csv", index_col="sample")
+    contrast = differential.Contrast("score_groups", samples["group"] == "high", "high vs low")
+    thresholds = dict(log2fc=1.0, adj_p=0.05, top_n=200, min_lineage_size=3)
+    table, summary = differential.run_contrast(contrast, expression, None, samples["lineage"], thresholds)
+    assert summary["pooled_lineages"] == "L6 (2); L7 (2); L8 (1); L9 (1)" and summary["min_lineage_size"] == 3
+    assert summary["lineage_levels"] == 6 and len(table) == expression.shape[1]
+    # a lineage already called "Other" is joined by the pooled ones; the pool is a level like any other
+    lineage = pd.Series(["A"] * 5 + ["Other"] * 3 + ["B", "C"], index=[f"S{i}" for i in range(10)])
+    pooled_lineage, rare = differential.pool_rare_levels(lineage, 3)
+    assert rare == {"B": 1, "C": 1} and pooled_lineage.value_counts().to_dict() == {"A": 5, "Other": 5}
+    _, skipped = differential.skipped_contrast("x", "y", "why")
+    assert skipped["pooled_lineages"] == ""
+
+
 def test_vectorised_weighted_fit_equals_pylimma_loop() -> None:
     from pylimma.lmfit import lm_series
 
@@ -249,9 +290,79 @@ def test_gseapy_enrich_equals_scipy_hypergeometric_and_statsmodels_bh() -> None:
         assert table.loc[name, "overlap"] == x and table.loc[name, "set_size"] == m
         expected = stats.hypergeom.sf(x - 1, len(universe), m, len(set(query)))
         assert table.loc[name, "p_value"] == pytest.approx(expected, rel=1e-10)
-    bh = multipletests(table["p_value"].to_numpy(), method="fdr_bh")[1]
+    # BH over every set in the size range, the sets without overlap at P = 1
+    all_p = np.concatenate([table["p_value"].to_numpy(), np.ones(len(kept) - len(table))])
+    bh = multipletests(all_p, method="fdr_bh")[1][: len(table)]
     np.testing.assert_allclose(table["fdr"].to_numpy(), bh, rtol=1e-10)
+    assert (table["n_sets_tested"] == len(kept)).all()
     assert table.index[0] == "SET03"  # the planted overlap is the best term
+
+
+def test_enrichment_fdr_adjusts_over_every_set_in_the_size_range() -> None:
+    """A short list against many sets: most sets share no gene with it, and BH must still count them
+    (R's p.adjust over every eligible set; gseapy's own adjustment counts only the overlapping ones)."""
+    rng = np.random.default_rng(np.random.SeedSequence(31))
+    background = [f"G{i:04d}" for i in range(3000)]
+    outside = [f"X{i}" for i in range(500)]
+    sets = {f"S{j:03d}": sorted(rng.choice(background + outside, size=int(rng.integers(2, 60)), replace=False).tolist())
+            for j in range(400)}
+    query = sorted(set(rng.choice(background, 25, replace=False)) | set(sets["S010"][:6]) - set(outside))
+    table = enrichment.over_representation(query, sets, background, min_size=3, max_size=500).set_index("term")
+    universe, hits = set(background), set(query)
+    eligible = {n: set(g) & universe for n, g in sets.items() if 3 <= len(set(g) & universe) <= 500}
+    p = pd.Series({n: stats.hypergeom.sf(len(g & hits) - 1, len(universe), len(g), len(hits)) if g & hits else 1.0
+                   for n, g in eligible.items()})
+    q = pd.Series(multipletests(p.to_numpy(), method="fdr_bh")[1], index=p.index)
+    overlapping = [n for n, g in eligible.items() if g & hits]
+    assert sorted(table.index) == sorted(overlapping) and len(overlapping) < 0.7 * len(eligible)
+    assert (table["n_sets_tested"] == len(eligible)).all()
+    np.testing.assert_allclose(table["p_value"], p[table.index], rtol=1e-10)
+    np.testing.assert_allclose(table["fdr"], q[table.index], rtol=1e-10)
+    # the adjustment over the overlapping sets only (gseapy's) would be smaller
+    narrow = multipletests(p[overlapping].to_numpy(), method="fdr_bh")[1]
+    assert (pd.Series(narrow, index=overlapping)[table.index] < table["fdr"] - 1e-12).any()
+
+
+def test_enrichment_equals_r_phyper_and_p_adjust() -> None:
+    folder = FIXTURES / "enrichment"
+    settings = pd.read_csv(folder / "settings.csv").iloc[0]
+    reference = pd.read_csv(folder / "results.csv", index_col="term")
+    sets = enrichment.read_gmt(folder / "library.gmt")
+    background = (folder / "background.txt").read_text().split()
+    genes = (folder / "list.txt").read_text().split()
+    table = enrichment.over_representation(genes, sets, background, int(settings["min_size"]),
+                                           int(settings["max_size"])).set_index("term")
+    # the fixture is one where the two families differ: 300 sets, fewer with an overlap
+    assert settings["n_sets_with_overlap"] < settings["n_sets_tested"]
+    assert sorted(table.index) == sorted(reference.index[reference["overlap"] > 0])
+    assert (table["n_sets_tested"] == settings["n_sets_tested"]).all()
+    expected = reference.loc[table.index]
+    np.testing.assert_array_equal(table["overlap"], expected["overlap"])
+    np.testing.assert_array_equal(table["set_size"], expected["set_size"])
+    np.testing.assert_allclose(table["p_value"], expected["p_value"], rtol=1e-10)
+    np.testing.assert_allclose(table["fdr"], expected["fdr"], rtol=1e-10)
+    assert table.index[0] == "SET007"  # the planted overlap
+
+
+def test_enrichment_rows_say_what_was_not_tested() -> None:
+    background = [f"G{i}" for i in range(300)]
+    sets = {"A": background[:40], "B": background[100:140]}
+    lists = {"hits": (background[:15], background), "empty": ([], background),
+             "elsewhere": (background[200:215], background), "outside": (["Z1", "Z2"], background)}
+    libraries = {"lib": sets, "mouse": {"M": ["Egfr", "Kras", "Trp53"] * 1}, "tiny": {"T": background[:2]}}
+    table = enrichment.run_enrichment(lists, libraries, dict(min_size=3, max_size=500, min_overlap=3, fdr=0.05))
+    status = table.groupby(["list", "library"])["status"].agg(lambda s: ",".join(sorted(set(s))))
+    assert status[("hits", "lib")] == "tested" and status[("elsewhere", "lib")] == "no overlap"
+    assert status[("empty", "lib")] == "not tested" and status[("outside", "lib")] == "not tested"
+    assert (status.xs("mouse", level="library") == "not tested").all()
+    assert (status.xs("tiny", level="library") == "not tested").all()
+    reasons = table.set_index(["list", "library"])["reason"]
+    assert "shares no gene with the background" in reasons[("hits", "mouse")]
+    assert "no gene set of the library has 3-500 genes" in reasons[("hits", "tiny")]
+    assert reasons[("empty", "lib")] == "the list is empty"
+    assert "none of the list's 2 genes is in the background" in reasons[("outside", "lib")]
+    assert not table.loc[table["status"] != "tested", "significant"].any()
+    assert list(table.columns) == enrichment.ENRICHMENT_COLUMNS
 
 
 def test_significance_needs_fdr_and_overlap() -> None:
@@ -370,3 +481,17 @@ def test_enrichment_table_is_the_same_whatever_the_string_hash_seed() -> None:
                               env=dict(os.environ, PYTHONHASHSEED=seed))
         outputs.add(done.stdout)
     assert len(outputs) == 1 and "G0;G1;G10;G11" in next(iter(outputs))
+
+
+def test_fig3f_shows_only_tested_terms() -> None:
+    """The not-tested / no-overlap rows name no term: fig. 3f draws none of them (issue 26)."""
+    from forge.figures.fig_analysis import enrichment_terms
+
+    background = [f"G{i}" for i in range(300)]
+    lists = {"score_groups_up": (background[:15], background), "sensitive_clusters_up": ([], background),
+             "influence_top": (background[250:260], background)}
+    table = enrichment.run_enrichment(lists, {"lib": {"A": background[:40], "B": background[100:140]}},
+                                      dict(min_size=3, max_size=500, min_overlap=3, fdr=0.05))
+    assert set(table["status"]) == {"tested", "not tested", "no overlap"}
+    shown = enrichment_terms(table)
+    assert len(shown) == 1 and shown["term"].tolist() == ["A"]

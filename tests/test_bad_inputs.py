@@ -837,3 +837,61 @@ def test_a_broken_parquet_matrix_names_the_file(tmp_path: Path, variant: str) ->
     with pytest.raises(InputFormatError, match=r"matrix.parquet: not a readable Parquet matrix, truncated or corrupt"):
         read_parquet_matrix(path)
     assert read_parquet_matrix(good)["G1"].tolist() == [1.0, 2.0]
+
+
+# ============================================================================ gene-set libraries that cannot be used
+# (issue 26, item 6: an unusable library is an error naming the file or a "not tested" row with the reason,
+# never an empty table that reads like "no enrichment")
+
+UNUSABLE_GMT_REFUSED = {
+    "genes in one comma-separated field": ("SET A\tdesc\tG1,G2,G3\n",
+                                           r"line 1: gene set 'SET A' has the field 'G1,G2,G3'; expected one gene per "
+                                           r"tab-separated field"),
+    "genes in one space-separated field": ("SET A\tdesc\tG1\tG2\nSET B\tdesc\tG3 G4 G5\n",
+                                           r"line 2: gene set 'SET B' has the field 'G3 G4 G5' with white space"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNUSABLE_GMT_REFUSED))
+def test_a_badly_formed_gene_set_library_is_refused_naming_file_and_line(tmp_path: Path, case: str) -> None:
+    text, expected = UNUSABLE_GMT_REFUSED[case]
+    path = tmp_path / "library.gmt"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputFormatError, match="library.gmt: " + expected):
+        read_gmt(path)
+
+
+def _library_cases(genes: list[str]) -> dict:
+    """(GMT text, list, expected status, reason pattern) for libraries and lists that cannot be tested."""
+    usable = "".join(f"SET{i}\t\t" + "\t".join(genes[i * 10:(i + 1) * 10]) + "\n" for i in range(4))  # 40 of 60 genes
+    return {
+        "no gene in common with the data": (
+            "".join(f"MOUSE{i}\t\tEgfr\tKras\tTrp53\tMyc\tPten\tAkt{i}\n" for i in range(5)), genes[:20], "not tested",
+            r"the library shares no gene with the background of 60 genes"),
+        "Ensembl ids instead of symbols": (
+            "".join(f"SET{i}\t\t" + "\t".join(f"ENSG{i:06d}{j:05d}" for j in range(12)) + "\n" for i in range(3)),
+            genes[:20], "not tested", r"shares no gene with the background"),
+        "every set below the size range": ("SMALL\t\t" + "\t".join(genes[:2]) + "\n", genes[:20], "not tested",
+                                           r"no gene set of the library has 3-500 genes in the background .*largest: 2"),
+        "a list outside the background": (usable, ["NOT_A_GENE1", "NOT_A_GENE2"], "not tested",
+                                          r"none of the list's 2 genes is in the background"),
+        "a list missing every set": (usable, genes[-3:], "no overlap",
+                                     r"none of the 4 gene sets in the size range shares a gene with the list"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_library_cases([f"G{i}" for i in range(60)])))
+def test_an_unusable_library_or_list_gives_a_not_tested_row_with_the_reason(demo: SimpleNamespace, tmp_path: Path,
+                                                                             case: str) -> None:
+    from forge.analysis.enrichment import ENRICHMENT_COLUMNS, run_enrichment
+
+    genes = demo.expression.columns.tolist()  # the data: 60 demo genes (the background)
+    text, gene_list, status, reason = _library_cases(genes)[case]
+    path = tmp_path / "library.gmt"
+    path.write_text(text, encoding="utf-8")
+    table = run_enrichment({"l": (gene_list, genes)}, {"library": read_gmt(path)},
+                           dict(min_size=3, max_size=500, min_overlap=1, fdr=0.05))
+    assert list(table.columns) == ENRICHMENT_COLUMNS and len(table) == 1  # one row, never an empty table
+    row = table.iloc[0]
+    assert row["status"] == status and re.search(reason, row["reason"]), row["reason"]
+    assert not row["significant"] and np.isnan(row["p_value"])

@@ -540,6 +540,8 @@ def enrichment_terms(enrichment: pd.DataFrame, n: int = N_TERMS) -> pd.DataFrame
     """The terms shown: significant first, then by P; at most ceil(n / lists) (≥ 2) per list so that every
     list is seen, filled up to ``n`` with the next best. Rows in display order (by list, then P)."""
     frame = enrichment[enrichment["list"].isin(ENRICHMENT_LISTS)].copy()
+    if "status" in frame.columns:  # "not tested" / "no overlap" rows name no term (issue 26)
+        frame = frame[frame["status"] == "tested"]
     if frame.empty:
         return frame
     frame["_sig"] = _bool(frame["significant"]) if "significant" in frame.columns else frame["fdr"] < FDR
