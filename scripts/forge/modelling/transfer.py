@@ -375,7 +375,9 @@ def platform_shift(score: LinearScore, expression: pd.DataFrame, max_missing_fra
         "unit_weight_cohort_scaling": np.where(present, b, np.nan),
     })
     table["weight_change"] = table["unit_weight_cohort_scaling"] - table["unit_weight_training_scaling"]
-    order = np.argsort(-np.abs(table["weight_change"].fillna(-np.inf).to_numpy()), kind="stable")
+    # genes the cohort lacks (no weight change to rank) go last
+    key = np.nan_to_num(np.abs(table["weight_change"].to_numpy()), nan=-1.0)
+    order = np.argsort(-key, kind="stable")
     table = table.iloc[order].reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     table.loc[~table["present"], "rank"] = np.nan
