@@ -206,6 +206,10 @@ def test_cross_validation_lineage_split_and_cohort_scoring(tmp_path: Path) -> No
         missing = read_tsv(workdir / f"results/demo/scores/{pair}/mine.missing_genes.tsv")
         model_genes = read_tsv(workdir / f"results/demo/pairs/{pair}/genes.tsv")["gene"]
         assert set(missing["gene"]) == set(model_genes) - set(genes)
+        shift = read_tsv(workdir / f"results/demo/scores/{pair}/mine.platform_shift.tsv")
+        present = shift["present"].astype(str) == "True"
+        assert set(shift["gene"]) == set(model_genes) and set(shift.loc[~present, "gene"]) == set(missing["gene"])
+        assert shift.loc[present, "rank"].tolist() == list(range(1, int(present.sum()) + 1))
 
 
 def test_another_config_writes_under_its_own_run_name(small_run: Path) -> None:

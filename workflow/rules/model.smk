@@ -235,6 +235,8 @@ rule score_cohort:
     output:
         scores=f"{RESULTS}/scores/{{pair}}/{{cohort}}.tsv",
         missing=f"{RESULTS}/scores/{{pair}}/{{cohort}}.missing_genes.tsv",
+        # each model gene's cohort mean and sd beside the training ones (what cohort scaling changes)
+        shift=f"{RESULTS}/scores/{{pair}}/{{cohort}}.platform_shift.tsv",
     log:
         f"{LOGS}/score_cohort/{{pair}}/{{cohort}}.log",
     group:

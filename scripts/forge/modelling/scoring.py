@@ -14,6 +14,7 @@ from forge.modelling.transfer import (
     Recipe,
     apply_score,
     benefit_score_of,
+    platform_shift,
     predicted_outputs,
     read_weight_table,
     scale_cohort,
@@ -130,3 +131,14 @@ def score_file(
     if not np.isfinite(table["benefit_score"]).all():
         raise InputFormatError(f"{expression_path}: scores are not finite; check the values")
     return table, missing
+
+
+def cohort_platform_shift(model_path: str | Path, expression_path: str | Path, kind: str = "normalised",
+                          max_missing_fraction: float = 0.5) -> pd.DataFrame:
+    """The platform shift of a cohort against a model's training scaling (:func:`transfer.platform_shift`)."""
+    model = load_model(resolve_model_dir(model_path))
+    expression = prepare_expression(read_expression(expression_path), kind, str(expression_path))
+    try:
+        return platform_shift(benefit_score_of(model), expression, max_missing_fraction)
+    except InputFormatError as err:
+        raise InputFormatError(f"{expression_path}: {err}") from err
