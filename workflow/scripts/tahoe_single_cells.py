@@ -18,5 +18,4 @@ adata = single_cells_to_files(
     drug=smk.params.drug, control=smk.params.control, settings=SingleCellSettings(**dict(smk.params.settings)),
     pass_filter=smk.params.pass_filter, qc=dict(smk.params.qc), chunk_rows=int(smk.params.chunk_rows),
 )
-log.info("UMAP of %d cells × %d genes (%d highly variable) written", adata.n_obs, adata.n_vars,
-         int(adata.var["highly_variable"].sum()))
+log.info("UMAP (%s) of %d cells × %d genes written", smk.params.settings["embedding"], adata.n_obs, adata.n_vars)
