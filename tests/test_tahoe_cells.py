@@ -346,3 +346,15 @@ def test_single_cell_rule_on_demo(small_run: Path) -> None:
     assert (small_run / "results/small/figures/fig5b_tahoe_cells/tahoe__EGFR_ERLOTINIB.png").stat().st_size > 20_000
     assert (small_run / "logs/small/tahoe_single_cells/EGFR_ERLOTINIB.log").is_file()
     assert (small_run / "benchmarks/runs/small/tahoe_single_cells/EGFR_ERLOTINIB.tsv").is_file()
+
+
+def test_obs_names_read_in_chunks_equal_the_index(tmp_path: Path) -> None:
+    import h5py
+
+    adata = write_plate(tmp_path / "p.h5ad", "plate7", n_cells=250)
+    rows = np.array([0, 3, 99, 100, 101, 249])
+    with h5py.File(tmp_path / "p.h5ad", "r") as h5:
+        assert tc.read_obs_names(h5, "p", rows, chunk=100).tolist() == adata.obs_names[rows].tolist()
+        assert tc.read_obs_names(h5, "p", chunk=7).tolist() == adata.obs_names.tolist()
+        with pytest.raises(InputFormatError, match="obs index has 250 rows, X has 251"):
+            tc.read_obs_names(h5, "p", rows, n_rows=251)

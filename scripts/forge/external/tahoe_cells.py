@@ -155,16 +155,43 @@ def select_lines(strength: pd.DataFrame, n_lines: int, path: str | os.PathLike[s
                          "mean_response_strength": mean.to_numpy()})
 
 
-def read_obs_names(h5: h5py.File, path: str | os.PathLike[str]) -> np.ndarray:
-    """Cell identifiers of an h5ad file (the obs index), as strings."""
+def read_obs_names(h5: h5py.File, path: str | os.PathLike[str], rows: np.ndarray | None = None,
+                   chunk: int = 1_000_000, n_rows: int | None = None) -> np.ndarray:
+    """Cell identifiers of an h5ad file (the obs index), as strings.
+
+    Parameters
+    ----------
+    h5
+        The open file.
+    path
+        File name, for error messages.
+    rows
+        Sorted row numbers to return (default: all). The index is then read in chunks of
+        ``chunk`` rows and only the wanted names are kept, so a plate's millions of names are
+        never held at once.
+    chunk
+        Rows per read.
+    n_rows
+        Rows the index must have (the matrix's), checked when given.
+    """
     obs = h5["obs"]
     index_key = obs.attrs.get("_index", "_index")
     if isinstance(index_key, bytes):
         index_key = index_key.decode()
     if index_key not in obs:
         raise InputFormatError(f"{path}: obs index {index_key!r} not found")
-    values = obs[index_key][()]
-    return np.array([v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values], dtype=object)
+    dataset = obs[index_key]
+    if n_rows is not None and dataset.shape[0] != n_rows:
+        raise InputFormatError(f"{path}: obs index has {dataset.shape[0]} rows, X has {n_rows}")
+    if rows is None:
+        rows = np.arange(dataset.shape[0])
+    names = []
+    for start in range(0, dataset.shape[0], chunk):
+        lo, hi = np.searchsorted(rows, [start, start + chunk])
+        if lo < hi:
+            values = dataset[start:min(start + chunk, dataset.shape[0])][rows[lo:hi] - start]
+            names.extend(v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values)
+    return np.array(names, dtype=object)
 
 
 def _subsample(cells: np.ndarray, groups: np.ndarray, n_groups: int, max_cells: int, seed: int
@@ -235,9 +262,7 @@ def read_selected_cells(path: str | os.PathLike[str], lines: Sequence[str], drug
             chosen_group = samples["cell_line"].astype(str).isin(wanted).to_numpy()
             candidates = np.flatnonzero((cell_group >= 0) & chosen_group[np.maximum(cell_group, 0)])
             cells = _subsample(candidates, cell_group[candidates], len(samples), max_cells_per_group, seed)
-            names = read_obs_names(h5, path)
-            if names.shape[0] != n_cells:
-                raise InputFormatError(f"{path}: obs index has {names.shape[0]} rows, X has {n_cells}")
+            names = read_obs_names(h5, path, cells, n_rows=n_cells)
             counts = _read_cell_rows(data, indices, indptr, cells, n_genes, chunk_rows, path)
     except FileNotFoundError:
         raise
@@ -248,7 +273,7 @@ def read_selected_cells(path: str | os.PathLike[str], lines: Sequence[str], drug
 
     group_of = cell_group[cells]
     labels = samples.iloc[group_of].reset_index(drop=True)
-    table = pd.DataFrame({"cell_id": names[cells], "plate": labels["plate"].astype(str),
+    table = pd.DataFrame({"cell_id": names, "plate": labels["plate"].astype(str),
                           "cell_line": labels["cell_line"].astype(str), "cell_name": labels["cell_name"].astype(str),
                           "drug": labels["drug"].astype(str), "dose": labels["dose"].astype(float),
                           "unit": labels["unit"].astype(str)})
@@ -467,11 +492,18 @@ def single_cells_to_files(plates: Sequence[str | os.PathLike[str]], strength_pat
         group_tables.append(groups)
         gene_lists.append(genes)
     # genes every plate has, in the first plate's order (as the pseudo-bulk combines plates)
-    common = [g for g in dict.fromkeys(gene_lists[0]) if all(g in set(other) for other in gene_lists[1:])]
+    others = [set(genes) for genes in gene_lists[1:]]
+    common = [g for g in dict.fromkeys(gene_lists[0]) if all(g in other for other in others)]
     dropped = sorted(set().union(*map(set, gene_lists)) - set(common))
     if dropped:
-        log.warning("%d genes absent from some plate are left out of the single-cell matrix", len(dropped))
-    matrices = [m[:, [genes.index(g) for g in common]] for m, genes in zip(parts, gene_lists)]
+        log.warning("%d genes absent from some plate are left out of the single-cell matrix: %s", len(dropped),
+                    ", ".join(dropped[:20]))
+    matrices = []
+    for matrix, genes in zip(parts, gene_lists):
+        position = {}
+        for i, gene in enumerate(genes):
+            position.setdefault(gene, i)  # a repeated symbol: its first column, as list.index would
+        matrices.append(matrix[:, [position[g] for g in common]])
     counts = sparse.vstack(matrices, format="csr")
     cells = pd.concat(cell_tables, ignore_index=True)
     cells.insert(cells.columns.get_loc("cell_name") + 1, "line_rank",
