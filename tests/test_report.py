@@ -19,6 +19,7 @@ def expected_figures() -> list[tuple[str, str]]:
     expected = [(figure, pair) for figure in PAIR_FIGURES for pair in DEMO_PAIRS]
     expected += [("fig4c", "all_pairs"), ("fig6", "all_pairs")]
     expected += [("fig5_tahoe", f"tahoe__{p}") for p in VALIDATED["tahoe"]]
+    expected += [("fig5b_tahoe_cells", f"tahoe__{p}") for p in VALIDATED["tahoe"]]
     expected += [("fig5_pdx", f"pdx__{p}") for p in VALIDATED["pdx"]]
     expected += [("supp_pdx", f"pdx__{p}") for p in VALIDATED["pdx"]]
     return expected
@@ -45,7 +46,7 @@ def test_every_figure_is_drawn_and_indexed(small_run: Path) -> None:
     assert context["EGFR_ERLOTINIB"].startswith("main figures")
     # paper figures the demo covers
     panels = set(index["paper_panel"])
-    for needed in ("Fig. 1d", "Fig. 2b", "Fig. 2p", "Fig. 3a", "Fig. 3e", "Fig. 4c", "Fig. 5f", "Fig. 6b"):
+    for needed in ("Fig. 1d", "Fig. 2b", "Fig. 2p", "Fig. 3a", "Fig. 3e", "Fig. 4c", "Fig. 5b", "Fig. 5f", "Fig. 6b"):
         assert any(p.startswith(needed) for p in panels), needed
 
 

@@ -13,6 +13,8 @@ rule embed_pair:
     output:
         embedding=f"{RESULTS}/pairs/{{pair}}/embedding.tsv",
         consensus=f"{RESULTS}/pairs/{{pair}}/embedding_consensus.tsv",
+        # the same embedding as AnnData (Z in obsm["X_forge"]) for scanpy users
+        h5ad=f"{RESULTS}/pairs/{{pair}}/embedding.h5ad",
     log:
         f"{LOGS}/embed_pair/{{pair}}.log",
     priority: MODELLING_FIRST

@@ -93,6 +93,40 @@ rule tahoe_voom:
         "../scripts/tahoe_voom.py"
 
 
+# Fig. 5b: the single cells of each Tahoe-validated pair's best-responding lines (by the pair's
+# response strength), read row by row from the plates, and their scanpy UMAP.
+rule tahoe_single_cells:
+    input:
+        plates=[
+            raw_file(TAHOE_PLATE_FILE.format(plate=plate)) for plate in TAHOE["plates"]
+        ],
+        strength=f"{RESULTS}/validation/tahoe/{{pair}}/response_strength.tsv",
+    output:
+        cells=f"{RESULTS}/validation/tahoe/{{pair}}/single_cells.tsv",
+        lines=f"{RESULTS}/validation/tahoe/{{pair}}/single_cell_lines.tsv",
+        h5ad=f"{RESULTS}/validation/tahoe/{{pair}}/single_cells.h5ad",
+    log:
+        f"{LOGS}/tahoe_single_cells/{{pair}}.log",
+    benchmark:
+        f"{BENCH}/tahoe_single_cells/{{pair}}.tsv"
+    conda:
+        "../../envs/analysis.yaml"
+    threads: 1
+    resources:
+        # the plates' per-cell obs vectors and the selected cells, not the plates' matrices
+        mem_mb=memory(3000),
+        runtime=minutes(60),
+    params:
+        settings=TAHOE["single_cells"],
+        drug=TAHOE["drug"],
+        control=TAHOE["control"],
+        pass_filter=TAHOE["pass_filter"],
+        qc=TAHOE["qc"],
+        chunk_rows=TAHOE["chunk_rows"],
+    script:
+        "../scripts/tahoe_single_cells.py"
+
+
 if config["stages"]["tahoe"]:
     STAGE_TARGETS.extend(
         [

@@ -1,5 +1,7 @@
-"""Adapter of rule embed_pair: latent embeddings (reported model and replicate consensus) of every cohort sample."""
+"""Adapter of rule embed_pair: latent embeddings (reported model and replicate consensus) of every cohort sample;
+the reported one also as AnnData (embedding.h5ad, Z in obsm["X_forge"])."""
 
+from forge.analysis.embedding_h5ad import write_embedding_h5ad
 from forge.analysis.pair import embed_pair, joint_replicates
 from forge.io import read_parquet_matrix, read_tsv_indexed, write_tsv
 from forge.modelling.pair_data import output_columns
@@ -22,3 +24,4 @@ log.info("%d samples; reported k = %d, consensus %d columns (%d replicates)", le
          models[0].W.shape[1], consensus.shape[1] - (reported.shape[1] - models[0].W.shape[1]), len(models))
 write_tsv(reported.reset_index(), smk.output.embedding)
 write_tsv(consensus.reset_index(), smk.output.consensus)
+write_embedding_h5ad(reported, smk.output.h5ad, smk.wildcards.pair)

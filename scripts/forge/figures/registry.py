@@ -58,6 +58,7 @@ TABLES: dict[str, str] = {
     "validation_tests": "validation/{cohort}/{pair}/tests.tsv",
     "tahoe_strength": "validation/tahoe/{pair}/response_strength.tsv",
     "tahoe_de": "validation/tahoe/{pair}/de.tsv",
+    "tahoe_single_cells": "validation/tahoe/{pair}/single_cells.tsv",
     "pdx_mrecist": "validation/pdx/{pair}/mrecist.tsv",
     "pdx_sensitivity": "validation/pdx/{pair}/sensitivity.tsv",
     "validation_summary": "validation/summary.tsv",
