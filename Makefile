@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# runtime packages (make demo, report) and, for tests and lint, the development ones on top
 STAMP := $(VENV)/.installed-requirements
+DEV_STAMP := $(VENV)/.installed-dev-requirements
 CORES ?= 2
 # the run whose report `make report` builds (run_name; the default configuration's is demo)
 RUN ?= demo
@@ -14,9 +16,15 @@ $(STAMP): envs/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r envs/requirements.txt
-	# the library itself, editable: scripts/ is importable as `forge`, `forge_core`, `forge_score`
+	# the library, editable, for development (forge-score command, imports in tests and benchmarks);
+	# the workflow itself finds scripts/ without it (workflow/rules/common.smk)
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation --editable .
 	touch $(STAMP)
+
+# rebuilt after the runtime stamp, so a change of either requirements file reinstalls both
+$(DEV_STAMP): $(STAMP) envs/requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r envs/requirements.txt -r envs/requirements-dev.txt
+	touch $(DEV_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
@@ -27,12 +35,12 @@ report: $(STAMP)
 	$(BIN)/snakemake --report results/$(RUN)/report.zip
 	$(BIN)/snakemake --report results/$(RUN)/report.html
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(BIN)/python -m pytest -q --durations=15 -n 2 --dist loadgroup tests
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/snakemake --lint
-	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/snakefmt --check Snakefile workflow/Snakefile workflow/rules
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_solver.py

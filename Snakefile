@@ -1,5 +1,7 @@
 # FORGE: Factorization Of Response and Gene Essentiality.
-# Thin entry point: configuration, rule files, default target.
+# Thin entry point: configuration, rule files, default target. workflow/Snakefile includes this
+# file (the entry the workflow catalog and snakedeploy expect); every path below resolves
+# relative to this file, the config file relative to the working directory.
 from snakemake.utils import min_version
 
 min_version("9.0")

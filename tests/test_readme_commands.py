@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO, copy_workflow
+from test_module import readme_deploy_commands
 
 README = (REPO / "README.md").read_text()
 SHARED = REPO.parent / "shared" / "data"
@@ -42,6 +43,7 @@ def snakemake_commands() -> list[str]:
 def test_every_readme_command_is_covered() -> None:
     commands = readme_commands()
     covered = set(snakemake_commands()) | {c for c in commands if "forge_score.py" in c}
+    covered |= set(readme_deploy_commands())  # tests/test_module.py runs the snakedeploy block
     # `make` targets are what CI itself runs; pyflakes is a lint command
     rest = [c for c in commands if c not in covered and not c.startswith(("make ", ".venv/bin/python -m pyflakes"))]
     assert not rest, f"README commands no test runs: {rest}"
@@ -73,6 +75,8 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_readme_snakemake_command_dry_run(command: str, checkout: Path) -> None:
     if "real_egfr_erlotinib" in command and not SHARED.is_dir():
         pytest.skip(f"{command}: needs the shared real data at {SHARED}")
+    if "--sdm conda" in command and not shutil.which("conda"):
+        pytest.skip(f"{command}: conda is not installed (tests/test_envs.py checks that it parses up to conda)")
     if "profiles/slurm" in command and not shutil.which("sbatch"):
         pytest.skip(f"{command}: the SLURM executor needs sbatch (tests/test_slurm.py installs it)")
     done = subprocess.run(as_dry_run(command), cwd=checkout, capture_output=True, text=True, timeout=600)

@@ -1,15 +1,49 @@
 import os
+import sys
 from pathlib import Path
 
-# The library under scripts/ is installed (editable) by `make`; see pyproject.toml.
+from snakemake.exceptions import WorkflowError
+
+
+def workflow_dir(rules_dir):
+    """The workflow/ directory of this workflow's tree, wherever the tree is (a checkout, a
+    Snakemake module, a snakedeploy deployment): paths inside the workflow are built from it;
+    paths in the configuration stay relative to the user's working directory."""
+    try:
+        return Path(os.fspath(rules_dir)).parent
+    # a remote module (github(...), an URL): the library is not on disk
+    except TypeError:
+        raise WorkflowError(
+            f"FORGE is used from {rules_dir}: its library (scripts/) must be on disk. Clone the "
+            "repository and give the module the local path of its workflow/Snakefile."
+        ) from None
+
+
+def use_workflow_library(library):
+    """Make the workflow's own library (scripts/: forge, forge_core, forge_score) importable
+    without installing it, ahead of any installed copy: first on sys.path for the parse (and
+    Snakemake appends the parse's sys.path to every script job's), first on PYTHONPATH for
+    the jobs (inherited from this process; a cluster job parses the workflow again)."""
+    if not (library / "forge" / "__init__.py").is_file():
+        raise WorkflowError(f"FORGE's library (forge/__init__.py) is not in {library}")
+    library = str(library)
+    sys.path[:] = [library] + [p for p in sys.path if p != library]
+    # set here, never required from the user (so no envvars: directive)
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    os.environ.update(
+        PYTHONPATH=os.pathsep.join([library] + [p for p in paths if p and p != library])
+    )
+
+
+WORKFLOW_DIR = workflow_dir(workflow.current_basedir)
+use_workflow_library(WORKFLOW_DIR.parent / "scripts")
+
 from forge.config import validate_config
 from forge.sources.demo_data import DEMO_FILES  # the generator's own list of files
 
 # Validate at parse time: unknown keys, wrong types and missing files stop here
 # with a message naming the key (see scripts/forge/config.py).
-config = validate_config(
-    config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
-)
+config = validate_config(config, WORKFLOW_DIR / "schemas/config.schema.yaml")
 
 COHORT = config["cohort"]
 # Each configuration writes under its own roots (run_name, default the cohort name), so a

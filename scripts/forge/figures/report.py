@@ -58,6 +58,11 @@ def versions() -> pd.DataFrame:
     """Python and the package versions of the environment that ran the job."""
     rows = [("python", platform.python_version()), ("platform", platform.platform())]
     for package in PACKAGES:
+        if package == "forge-workflow":  # the library itself, installed or not (read from its tree)
+            from forge import __version__
+
+            rows.append((package, __version__))
+            continue
         try:
             rows.append((package, importlib.metadata.version(package)))
         except importlib.metadata.PackageNotFoundError:
