@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from forge.external.pdx import bin_tv_change, interval_label, parse_interval_label
+from forge.external.intervals import interval_label, parse_interval_label
+from forge.external.pdx import bin_tv_change
 from forge.io import InputFormatError
 from forge.modelling.baselines import LinearBaseline
 from forge.modelling.model import ForgeModel

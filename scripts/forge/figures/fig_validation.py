@@ -54,7 +54,7 @@ def window_column(scores: pd.DataFrame) -> str | None:
 
 def interval_text(column: str) -> str:
     """'(10, 15]' from a response column's bounds (``gt10_le15``); the column itself otherwise."""
-    from forge.external.pdx import parse_interval_label
+    from forge.external.intervals import parse_interval_label
 
     label = column.removeprefix("tv_change_days_").removeprefix("tv_change_bin_")
     try:
@@ -361,7 +361,7 @@ def fig5_tahoe(tables: dict[str, pd.DataFrame], name: str):
 # Fig. 5 (PDX): f %TV change day 10-15, g 5-day bins, h mRECIST
 # --------------------------------------------------------------------------------------------------
 def _bins(scores: pd.DataFrame) -> list[tuple[str, float, float]]:
-    from forge.external.pdx import parse_interval_label
+    from forge.external.intervals import parse_interval_label
 
     bins = []
     for column in scores.columns:
