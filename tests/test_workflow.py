@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from scipy import stats
 
 from conftest import SMALL_CONFIG, run_snakemake
@@ -224,3 +225,31 @@ def test_another_config_writes_under_its_own_run_name(small_run: Path) -> None:
     assert [p for p in outputs if not p.startswith(roots)] == []
     assert "demo_raw_data" in text  # the demo's data are generated, not the small demo's reused
     assert (small_run / "results/small/metrics.tsv").is_file()
+
+
+def planned_rules(workdir: Path, config: dict) -> dict[str, int]:
+    """Rule -> number of jobs a dry run plans with ``config`` (written to edited.yaml) in ``workdir``."""
+    (workdir / "edited.yaml").write_text(yaml.safe_dump(config))
+    text = run_snakemake(workdir, "-n", "--configfile", "edited.yaml").stdout
+    stats = text.split("Job stats:", 1)[1].split("total", 1)[0] if "Job stats:" in text else ""
+    rows = [line.split() for line in stats.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()]
+    return {rule: int(count) for rule, count in rows}
+
+
+@pytest.mark.parametrize("edit, expected, never", [
+    # the tuning curve alone: training, the split and everything after it stay
+    (lambda c: c["tuning"].update(k_grid=[10, 20]), {"tune_pair", "figure"},
+     {"prepare_pair", "train_pair", "train_pair_k", "baselines_pair"}),
+    # the baselines' seed: baselines and what reads them, not the split, the tuning or the models
+    (lambda c: c.setdefault("baselines", {}).update(seed=7), {"baselines_pair"},
+     {"prepare_pair", "tune_pair", "train_pair", "train_pair_k"}),
+    # the number of replicates: training, not the split or the tuning curve
+    (lambda c: c["model"].update(replicates=2), {"train_pair", "train_pair_k"}, {"prepare_pair", "tune_pair"}),
+])
+def test_a_config_edit_reruns_the_jobs_that_read_it(small_run: Path, edit, expected, never) -> None:
+    config = yaml.safe_load((small_run / "config/small.yaml").read_text())
+    assert planned_rules(small_run, config) == {}  # the finished run: nothing to do
+    edit(config)
+    planned = planned_rules(small_run, config)
+    assert expected <= set(planned), planned
+    assert not never & set(planned), planned

@@ -172,11 +172,33 @@ EXPRESSION_ARRAY = dict(
 )
 
 
-def train_pair_k_inputs(wildcards):
-    """The tuning stage's choice of hyper-parameters only when cross-validation makes it."""
+def cross_validated_choice():
+    """Input of the training rules: the tuning stage's hyper-parameters, only when
+    cross-validation chooses them (with the configured values training does not wait for tuning).
+    """
     if config["tuning"]["cv"]["enabled"]:
-        return dict(chosen=f"{RESULTS}/pairs/{wildcards.pair}/hyperparameters.json")
+        return dict(chosen=f"{RESULTS}/pairs/{{pair}}/hyperparameters.json")
     return {}
+
+
+# What prepare_pair checks a split against (forge.modelling.model.split_requirements): only
+# these values, so that other edits of the baselines or tuning sections do not rerun it.
+SPLIT_REQUIREMENT_SETTINGS = dict(
+    baselines=dict(cv_folds=config["baselines"]["cv_folds"]),
+    tuning=dict(
+        cv=dict(
+            enabled=config["tuning"]["cv"]["enabled"],
+            folds=config["tuning"]["cv"]["folds"],
+        )
+    ),
+)
+# The model settings of a fit (tuning curve, cross-validation): the solver's and the seed, not
+# the replicates or kinds that only the training rules read.
+MODEL_FIT_SETTINGS = {
+    key: value
+    for key, value in config["model"].items()
+    if key not in ("replicates", "kinds")
+}
 
 
 def validated_k_dirs(wildcards):

@@ -42,10 +42,10 @@ rule prepare_pair:
     params:
         split=config["split"],
         genes=config["genes"],
-        # what runs on the split later, so a too small split is refused here
-        model=config["model"],
-        baselines=config["baselines"],
-        tuning=config["tuning"],
+        # what runs on the split later, so a too small split is refused here: only the values
+        # that decide it (a change of k_grid or of the baselines' seed does not rerun this rule)
+        requirements=SPLIT_REQUIREMENT_SETTINGS,
+        kinds=config["model"]["kinds"],
     script:
         "../scripts/prepare_pair.py"
 
@@ -72,7 +72,8 @@ rule tune_pair:
         mem_mb=memory(2000, per_input_mb=5),
         runtime=minutes(120),
     params:
-        model=config["model"],
+        # the solver settings and seed (not replicates or kinds, which only training reads)
+        model=MODEL_FIT_SETTINGS,
         tuning=config["tuning"],
     script:
         "../scripts/tune_pair.py"
@@ -81,10 +82,11 @@ rule tune_pair:
 rule train_pair:
     input:
         **PAIR_SLICES,
+        **cross_validated_choice(),
         pairs=f"{RESULTS}/pairs.tsv",
         split=f"{RESULTS}/pairs/{{pair}}/split.tsv",
         genes=f"{RESULTS}/pairs/{{pair}}/genes.tsv",
-        chosen=f"{RESULTS}/pairs/{{pair}}/hyperparameters.json",
+        # the tuning stage's choice, only when cross-validation makes it (else training does not wait for the curve)
     output:
         models=directory(f"{RESULTS}/models/{{pair}}"),
     log:
@@ -108,7 +110,7 @@ rule train_pair:
 # with every replicate (seed + b): trained here, in the training stage, not inside validation.
 rule train_pair_k:
     input:
-        unpack(train_pair_k_inputs),
+        **cross_validated_choice(),
         **PAIR_SLICES,
         pairs=f"{RESULTS}/pairs.tsv",
         split=f"{RESULTS}/pairs/{{pair}}/split.tsv",
@@ -129,7 +131,6 @@ rule train_pair_k:
         runtime=minutes(120),
     params:
         model=config["model"],
-        cv_enabled=config["tuning"]["cv"]["enabled"],
     script:
         "../scripts/train_pair_k.py"
 

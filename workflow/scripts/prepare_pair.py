@@ -46,11 +46,11 @@ def main(smk) -> None:
         split = split_samples(outputs.index, settings["test_fraction"], settings["seed"], pair=pair["name"])
     # refuse here, before any fitting, a split too small for what the configuration runs on it
     counted = outputs.loc[split.index]
-    if pair.get("extra_drugs") and "multi_drug" in smk.params.model["kinds"]:
+    if pair.get("extra_drugs") and "multi_drug" in smk.params.kinds:
         complete = counted.notna().all(axis=1)
         counted = counted.assign(**{"every drug (multi_drug model)": complete.where(complete)})
     key = "split.file" if "split_file" in smk.input.keys() else "split.test_fraction"
-    check_split_sizes(split, pair["name"], counted, split_requirements(smk.params), key=key,
+    check_split_sizes(split, pair["name"], counted, split_requirements(smk.params.requirements), key=key,
                       value=None if key == "split.file" else settings["test_fraction"])
     train = split.index[split == "train"]
 

@@ -21,9 +21,11 @@ def main(smk) -> None:
     log.info("job threads (BLAS limit): %d", smk.threads)
     pair, data, genes = rule_pair_inputs(smk)
     model = dict(smk.params.model)
-    chosen = json.loads(Path(smk.input.chosen).read_text())
-    source = chosen.pop("source")
-    model.update(chosen)
+    source = "config"
+    if "chosen" in smk.input.keys():  # tuning.cv chose the hyper-parameters
+        chosen = json.loads(Path(smk.input.chosen).read_text())
+        source = chosen.pop("source")
+        model.update(chosen)
     seeds = replicate_seeds(model["seed"], model["replicates"])
     kinds = model_kinds(model["kinds"], pair)
     log.info("pair %s: %d train samples, %d genes, k=%d, %s rule, kinds %s, seeds %s (hyper-parameters from %s)",

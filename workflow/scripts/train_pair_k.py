@@ -19,7 +19,7 @@ def main(smk) -> None:
     pair, data, genes = rule_pair_inputs(smk)
     model = dict(smk.params.model)
     source = "config"
-    if smk.params.cv_enabled:  # the cross-validated learning rate, l1 penalty and epochs; k is this rule's
+    if "chosen" in smk.input.keys():  # the cross-validated learning rate, l1 penalty and epochs; k is this rule's
         chosen = json.loads(Path(smk.input.chosen).read_text())
         source = chosen.pop("source")
         model.update({key: value for key, value in chosen.items() if key != "n_components"})
