@@ -90,11 +90,8 @@ rule summarise_validation:
     input:
         unpack(validation_tables),
     output:
-        summary=report(
-            f"{VALIDATION_OUT}/summary.tsv",
-            caption="../report/validation_summary.rst",
-            category="Validation",
-        ),
+        # shown in the report as a table by rule report_table (REPORT_TABLES, common.smk)
+        summary=f"{VALIDATION_OUT}/summary.tsv",
         composition=f"{VALIDATION_OUT}/score_composition.tsv",
     log:
         f"{LOGS}/summarise_validation.log",
