@@ -231,3 +231,17 @@ def test_custom_pair_names_and_a_drug_with_underscore_draw_every_panel(small_run
     assert (pages / "who_benefits/egfr-main.html").exists() and (pages / "who_benefits/no.signal.html").exists()
     overview = (pages / "overview.html").read_text()
     assert "egfr-main: EGFR–erlo_tinib" in overview and "ERLO_TINIB" in overview
+
+
+def test_rst_captions_show_any_pair_name_literally() -> None:
+    """A pair named with rst markup characters (``X_`` would be a link target) renders as written."""
+    from docutils.core import publish_parts
+
+    from forge.figures.registry import caption_text, figure_subject, load_all
+    from forge.modelling.pairs import Pair
+
+    pair = Pair("EGFR_", "EGFR", "ERLO*TINIB_")
+    spec = load_all()["fig1"]
+    rst = caption_text(spec, figure_subject(spec, pair.name, {pair.name: pair}), rst=True)
+    body = publish_parts(rst, writer="html", settings_overrides={"report_level": 5, "halt_level": 2})["body"]
+    assert "Labels of EGFR_: EGFR–erlo*tinib_." in body and "<strong>d</strong>" in body

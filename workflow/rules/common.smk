@@ -349,6 +349,7 @@ from forge.figures.registry import (
     figure_subject,
     load_all,
     paper_figure,
+    rst_escaped,
     table_paths,
     validation_cohorts,
 )
@@ -433,7 +434,9 @@ def figure_caption(wildcards):
     """The figure's caption for the report, filled from the pair record and the cohort
     (rst: a literal | must be escaped)."""
     spec = FIGURE_SPECS[wildcards.figure]
-    return caption_text(spec, figure_subject_of(wildcards)).replace("|", "\\|")
+    return caption_text(spec, figure_subject_of(wildcards), rst=True).replace(
+        "|", "\\|"
+    )
 # -- report pages (workflow/rules/figures.smk): tables as sortable, searchable HTML and the overview.
 # One line per table: the table the workflow wrote ({pair}: one page per selected pair), the stage
 # that writes it (None: always), the report category (the leading number orders the report's menu),
@@ -511,7 +514,8 @@ def report_page_caption(wildcards):
     with open(workflow.source_path(f"../report/{entry['caption']}")) as handle:
         template = jinja2.Template(handle.read())
     return template.render(
-        snakemake=SimpleNamespace(config=config), pair=pair.title if pair else ""
+        snakemake=SimpleNamespace(config=config),
+        pair=rst_escaped(pair.title) if pair else "",
     )
 
 

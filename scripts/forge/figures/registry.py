@@ -18,6 +18,7 @@ The figure rules write ``results/<run>/figures/<figure>/<name>.{png,pdf}`` and o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -195,7 +196,12 @@ def figure_subject(spec: FigureSpec, name: str, pairs: dict[str, Pair],
                          settings.get("models", ""))
 
 
-def caption_text(spec: FigureSpec, subject: FigureSubject) -> str:
+def rst_escaped(text: str) -> str:
+    """``text`` as reStructuredText shows it literally (a pair named ``X_`` is not a link target)."""
+    return re.sub(r"([\\`*_])", r"\\\1", text)
+
+
+def caption_text(spec: FigureSpec, subject: FigureSubject, rst: bool = False) -> str:
     """The figure's caption for this subject (reStructuredText): the template's fields filled from the
     pair record and the cohort, so a caption never names another pair's target, drug or treatment.
 
@@ -203,6 +209,7 @@ def caption_text(spec: FigureSpec, subject: FigureSubject) -> str:
     (lower case), ``{cohort_drug}`` the validation cohort's treatment (lower case), ``{cohort_models}``
     what its samples are, ``{cohort_note}`` a sentence
     when that treatment is not the pair's drug (the pair is then scored on another drug's cohort).
+    With ``rst``, the filled-in values are escaped for reStructuredText.
     """
     pair = subject.pair
     fields = dict(pair=subject.title, target="the target", drug="the drug", cohort_drug=subject.cohort_drug.lower() or "the drug",
@@ -215,6 +222,8 @@ def caption_text(spec: FigureSpec, subject: FigureSubject) -> str:
             fields["cohort_note"] = (f" The cohort was treated with {subject.cohort_drug.lower()}, not with "
                                      f"{pair.drug.lower()}: the pair is scored here as a comparison, and its "
                                      "tests are not evidence for its own drug.")
+    if rst:  # names from the user's tables, escaped where the caption is rendered as rst
+        fields = {key: rst_escaped(value) for key, value in fields.items()}
     return spec.caption.format(**fields)
 
 

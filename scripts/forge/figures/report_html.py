@@ -185,10 +185,10 @@ def key_numbers(pairs: dict[str, Pair], counts: pd.DataFrame, comparison: pd.Dat
             "drug": pair.drug,
             "control": pair.control,
             "cell lines": int(count["n_cell_lines"].iloc[0]) if len(count) else float("nan"),
-            "test r dependency, FORGE": _test_r(comparison, pair.name, "forge_joint", pair.dependency_output),
-            "test r dependency, ridge": _test_r(comparison, pair.name, "ridge", pair.dependency_output),
-            "test r IC50, FORGE": _test_r(comparison, pair.name, "forge_joint", pair.ic50_output),
-            "test r IC50, ridge": _test_r(comparison, pair.name, "ridge", pair.ic50_output),
+            "test r dependency, FORGE": round(_test_r(comparison, pair.name, "forge_joint", pair.dependency_output), 2),
+            "test r dependency, ridge": round(_test_r(comparison, pair.name, "ridge", pair.dependency_output), 2),
+            "test r IC50, FORGE": round(_test_r(comparison, pair.name, "forge_joint", pair.ic50_output), 2),
+            "test r IC50, ridge": round(_test_r(comparison, pair.name, "ridge", pair.ic50_output), 2),
             "highest Benefit Score": ", ".join(str(n) for n in names.head(3)),
         }
         if validation is not None:
