@@ -34,15 +34,16 @@ def _menu(browser: Browser) -> list[str]:
                        ".filter(t => t.length > 0)")
 
 
-def _view(browser: Browser, category: str, subcategory: str, file_suffix: str) -> None:
-    """Open a result from the menu: category, subcategory, then the result's view (eye) button."""
+def _view(browser: Browser, category: str, subcategory: str, row_text: str) -> None:
+    """Open a result from the menu: category, subcategory, then the view (eye) button of the result
+    whose row (its labels) contains ``row_text``."""
     browser.click(f"//a[normalize-space(.)='{category}']")
     browser.wait_for("return Array.from(document.querySelectorAll('a')).some(a => a.textContent.trim() === arguments[0])",
                      subcategory)
     browser.click(f"//a[normalize-space(.)='{subcategory}']")
-    row = f"//tr[td[substring(normalize-space(.), string-length(normalize-space(.)) - {len(file_suffix) - 1}) = '{file_suffix}']]"
+    row = f"//tr[contains(normalize-space(.), '{row_text}') and .//a[@iconname='eye']]"
     assert browser.wait_for("return document.evaluate(arguments[0], document, null, 9, null).singleNodeValue !== null",
-                            row), f"no result {file_suffix} under {category} / {subcategory}"
+                            row), f"no result {row_text!r} under {category} / {subcategory}"
     browser.click(row + "//a[@iconname='eye']")
 
 
@@ -56,7 +57,7 @@ def test_report_opens_with_the_overview_first_a_table_in_the_dom_and_a_figure(re
         assert categories[:4] == ["1 Overview", "2 Who benefits", "3 Model comparison", "4 Validation"], menu
 
         # a table page: its rows are in the DOM of the frame the report shows it in
-        _view(browser, "2 Who benefits", "EGFR–erlotinib", "who_benefits/EGFR_ERLOTINIB.html")
+        _view(browser, "2 Who benefits", "EGFR–erlotinib", "Who benefits: EGFR–erlotinib")
         assert browser.wait_for("return document.querySelector('iframe') !== null")
         browser.frame("//iframe")
         expected = pd.read_csv(small_run / "results/small/pairs/EGFR_ERLOTINIB/who_benefits.tsv", sep="\t")
@@ -83,10 +84,13 @@ def test_report_opens_with_the_overview_first_a_table_in_the_dom_and_a_figure(re
         assert sorted(shown) == sorted(matching["sample"].astype(str)) and len(shown) >= 1
         browser.frame(None)
 
-        # a figure: the image element loads (decoded, with its pixel size)
-        _view(browser, "Fig. 2", "EGFR–erlotinib", "fig2/EGFR_ERLOTINIB.png")
-        size = browser.wait_for("var img = document.querySelector('#app img');"
-                                "return img && img.complete && img.naturalWidth > 0 ? [img.naturalWidth, img.naturalHeight] : null")
+        # a figure: the image element loads (decoded, with its pixel size); from the report's start page
+        browser.open(report_html.as_uri())
+        assert browser.wait_for("return document.querySelectorAll('a').length > 10")
+        _view(browser, "Fig. 2", "EGFR–erlotinib", "fig2")
+        size = browser.wait_for("var img = document.querySelector(arguments[0]); return img && img.complete"
+                                " && img.naturalWidth > 0 ? [img.naturalWidth, img.naturalHeight] : null",
+                                '#app img[src^="data:image/png"]')  # the figure, not the report's logo
         assert size and size[0] > 500 and size[1] > 500, size
         browser.screenshot(tmp_path / "figure.png")
         assert (tmp_path / "figure.png").stat().st_size > 10_000
