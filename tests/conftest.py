@@ -24,7 +24,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 SMALL_CONFIG = yaml.safe_load((REPO / "config/small.yaml").read_text())
 
 # What a user's checkout contains that a workflow run needs.
-WORKFLOW_PARTS = ("Snakefile", "workflow", "scripts", "config", "envs", "profiles")
+WORKFLOW_PARTS = ("Snakefile", "workflow", "scripts", "config", "envs", "profiles", "docs")
 
 
 def copy_workflow(destination: Path) -> Path:

@@ -21,9 +21,11 @@ from scipy import stats  # noqa: E402
 
 from forge.figures import fig_analysis as fa  # noqa: E402
 from forge.figures import style  # noqa: E402
-from forge.figures.registry import FIGURES  # noqa: E402
+from forge.figures.registry import FIGURES, FigureSubject  # noqa: E402
+from forge.modelling.pairs import Pair  # noqa: E402
 
-PAIR = "EGFR_ERLOTINIB"
+SUBJECT = FigureSubject("EGFR_ERLOTINIB", Pair("EGFR_ERLOTINIB", "EGFR", "ERLOTINIB"),
+                     (Pair("EGFR_ERLOTINIB", "EGFR", "ERLOTINIB"),))
 
 
 # ------------------------------------------------------------------ hand-made tables
@@ -170,7 +172,7 @@ def texts(ax) -> list[str]:
 @pytest.fixture(scope="module")
 def drawn_fig3():
     tables = make_tables()
-    fig, status = FIGURES["fig3"].draw(tables, PAIR)
+    fig, status = FIGURES["fig3"].draw(tables, SUBJECT)
     yield tables, fig, status
     plt.close(fig)
 
@@ -186,7 +188,7 @@ def test_fig3_registered_with_every_panel_drawn(drawn_fig3):
     assert status == {letter: "drawn" for letter in "abcdef"}
     for letter in "abcdef":
         panel_axes(fig, letter)
-    assert "{name}" in spec.caption
+    assert "{pair}" in spec.caption
 
 
 def test_fig3_heatmap_rows_are_clustered_samples_ordered_by_cluster_then_score(drawn_fig3):
@@ -317,7 +319,7 @@ def test_enrichment_terms_significant_first_and_capped():
     assert len(shown) == 3 and shown["_sig"].all()
     assert set(shown["term"]) == {LONG_TERM, "term D", "term F"}
     none = frame.assign(significant=False)
-    fig, status = FIGURES["fig3"].draw(dict(make_tables(), enrichment=none), PAIR)
+    fig, status = FIGURES["fig3"].draw(dict(make_tables(), enrichment=none), SUBJECT)
     assert status["f"] == "drawn"
     assert "none significant" in panel_axes(fig, "f").get_legend().get_title().get_text()
     plt.close(fig)
@@ -336,7 +338,7 @@ def test_fig3_skipped_contrast_and_no_sensitive_cluster():
     clusters = tables["clusters"].assign(sensitive=False)
     tables.update(clusters=clusters, cluster_summary=tables["cluster_summary"].assign(sensitive=False),
                   de_sensitive_clusters=make_de().iloc[0:0])  # a skipped contrast: columns, no rows
-    fig, status = FIGURES["fig3"].draw(tables, PAIR)
+    fig, status = FIGURES["fig3"].draw(tables, SUBJECT)
     assert status["c"] == status["d"] == "not drawn: no cluster qualifies as sensitive"
     assert status["e"] == "drawn"  # the score contrast is still drawn
     e1 = panel_axes(fig, "e")
@@ -348,12 +350,12 @@ def test_fig3_skipped_contrast_and_no_sensitive_cluster():
 def test_fig3_missing_or_skipped_tables_give_reasons_not_errors():
     spec = FIGURES["fig3"]
     for tables in ({}, {key: pd.DataFrame() for key in spec.tables}):
-        fig, status = spec.draw(tables, PAIR)
+        fig, status = spec.draw(tables, SUBJECT)
         assert set(status) == set(spec.panels)
         assert all(s.startswith("not drawn: ") for s in status.values())
         plt.close(fig)
     only_clusters = {"clusters": make_clusters()}
-    fig, status = spec.draw(only_clusters, PAIR)
+    fig, status = spec.draw(only_clusters, SUBJECT)
     assert status["a"].startswith("not drawn") and "embedding" in status["a"]
     assert status["b"] == status["c"] == status["d"] == "drawn"
     assert status["e"].startswith("not drawn") and status["f"].startswith("not drawn")
@@ -367,7 +369,7 @@ def test_supp_lineage_stacked_fractions_counts_and_pooled_panel():
     tables = make_tables()
     spec = FIGURES["supp_lineage"]
     assert spec.scope == "pair" and set(spec.panels) == {"a", "b"}
-    fig, status = spec.draw({k: tables[k] for k in spec.tables}, PAIR)
+    fig, status = spec.draw({k: tables[k] for k in spec.tables}, SUBJECT)
     assert status == {"a": "drawn", "b": "drawn"}
     lineages = tables["cluster_lineages"]
     order = [2, 1, 3, 0]
@@ -410,10 +412,10 @@ def test_supp_lineage_without_sensitive_cluster_or_tables():
     tables = make_tables()
     spec = FIGURES["supp_lineage"]
     fig, status = spec.draw({"cluster_lineages": tables["cluster_lineages"],
-                             "cluster_summary": tables["cluster_summary"].assign(sensitive=False)}, PAIR)
+                             "cluster_summary": tables["cluster_summary"].assign(sensitive=False)}, SUBJECT)
     assert status == {"a": "drawn", "b": "not drawn: no cluster qualifies as sensitive"}
     plt.close(fig)
-    fig, status = spec.draw({"cluster_lineages": pd.DataFrame(), "cluster_summary": pd.DataFrame()}, PAIR)
+    fig, status = spec.draw({"cluster_lineages": pd.DataFrame(), "cluster_summary": pd.DataFrame()}, SUBJECT)
     assert set(status) == {"a", "b"} and all(s.startswith("not drawn: ") for s in status.values())
     plt.close(fig)
 

@@ -16,7 +16,8 @@ from matplotlib.axes import Axes  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from forge.figures import fig_model, style  # noqa: E402, F401  (fig_model registers the figures)
-from forge.figures.registry import FIGURES  # noqa: E402
+from forge.figures.registry import FIGURES, FigureSubject  # noqa: E402
+from forge.modelling.pairs import Pair  # noqa: E402
 
 PAIR = "EGFR_ERLOTINIB"
 DEP, IC50 = "EGFR_dependency", "ERLOTINIB_ic50"
@@ -110,9 +111,13 @@ def _texts(ax) -> str:
     return "\n".join(t.get_text() for t in ax.texts)
 
 
-def _draw(figure: str, tables: dict[str, pd.DataFrame], name: str = PAIR):
+RECORD = Pair(PAIR, "EGFR", "ERLOTINIB", ("GEFITINIB",), False)
+
+
+def _draw(figure: str, tables: dict[str, pd.DataFrame], pair: Pair = RECORD):
     spec = FIGURES[figure]
-    fig, status = spec.draw({key: tables.get(key, pd.DataFrame()) for key in spec.tables}, name)
+    subject = FigureSubject(pair.name, pair, (pair,))
+    fig, status = spec.draw({key: tables.get(key, pd.DataFrame()) for key in spec.tables}, subject)
     assert set(status) == set(spec.panels), "every declared panel needs a status"
     return fig, status
 
@@ -131,7 +136,7 @@ def test_figures_are_registered_with_pair_scope():
         spec = FIGURES[name]
         assert spec.scope == "pair"
         assert set(spec.panels) == set(letters)
-        assert "{name}" in spec.caption and len(spec.caption) > 200
+        assert "{pair}" in spec.caption and len(spec.caption) > 200
 
 
 # ---------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from matplotlib.collections import PathCollection
 import forge.figures.fig_pairs  # noqa: F401  (registers the figures)
 import forge.figures.fig_validation  # noqa: F401
 from forge.figures import style
-from forge.figures.registry import FIGURES, TABLES, table_paths
+from forge.figures.registry import FIGURES, TABLES, figure_subject, table_paths, validation_cohorts
+from forge.modelling.pairs import pairs_from_frame
 
 matplotlib.use("Agg")
 
@@ -27,9 +28,16 @@ PAIR = "EGFR_ERLOTINIB"
 # --------------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------------
-def draw(figure: str, tables: dict, name: str):
+COHORTS = validation_cohorts("Erlotinib", "erlotinib", "NSCLC")
+
+
+def draw(figure: str, tables: dict, name: str, pairs: pd.DataFrame | None = None):
+    """Draw ``figure`` for ``name`` with the pairs of ``tables["pairs"]`` (else ``pairs_table()``)."""
     spec = FIGURES[figure]
-    fig, status = spec.draw(tables, name)
+    if pairs is None:
+        pairs = tables["pairs"] if "pairs" in tables else pairs_table()
+    subject = figure_subject(spec, name, pairs_from_frame(pairs), COHORTS)
+    fig, status = spec.draw(tables, subject)
     assert set(status) == set(spec.panels), f"{figure}: every declared panel needs a status"
     for value in status.values():
         assert value == "drawn" or value.startswith("not drawn: ")
@@ -136,7 +144,7 @@ def test_fig4_without_individual_models_reports_panel_b():
 def pairs_table():
     return pd.DataFrame({"name": ["EGFR_ERLOTINIB", "NAMPT_DAPORINAD", "A1CF_VORINOSTAT"],
                          "target": ["EGFR", "NAMPT", "A1CF"], "drug": ["ERLOTINIB", "DAPORINAD", "VORINOSTAT"],
-                         "control": [False, False, True]})
+                         "extra_drugs": ["GEFITINIB", "", ""], "control": [False, False, True]})
 
 
 def test_fig4c_pairs_joint_vs_individual_with_test_and_control():

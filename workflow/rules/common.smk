@@ -1,5 +1,6 @@
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
@@ -68,9 +69,24 @@ def memory(base_mb, per_input_mb=0.0):
     """
 
     def mem_mb(wildcards, input, attempt):
+        # the inputs' size is not needed: do not ask for it (see the warning filter below)
+        if not per_input_mb:
+            return int(attempt * base_mb)
         return int(attempt * max(base_mb, per_input_mb * input.size_mb))
 
     return mem_mb
+
+
+# `snakemake --report` (and other commands that build the DAG inside Snakemake's own event loop)
+# evaluates every job's resources there: input.size_mb then creates a coroutine that Snakemake
+# cannot run in the running loop; it catches the NestedCoroutineError and uses a placeholder, and
+# the unawaited coroutine prints a RuntimeWarning when collected (~80 of them in `make report`).
+# memory() no longer asks for the size when it does not use it; the remaining cases are harmless.
+warnings.filterwarnings(
+    "ignore",
+    message="coroutine 'InputFiles._predicated_size_files.<locals>.sizes' was never awaited",
+    category=RuntimeWarning,
+)
 
 
 def minutes(base):
@@ -395,7 +411,7 @@ def all_outputs(wildcards):
     if config["stages"]["tahoe"] or config["stages"]["pdx"]:
         outputs.append(f"{RESULTS}/validation/summary.tsv")
     outputs += [f"{RESULTS}/pairs/{pair}/who_benefits.tsv" for pair in selected_pairs()]
-    outputs += [f"{RESULTS}/provenance/versions.tsv"]
+    outputs += [f"{RESULTS}/provenance/versions.tsv"] + report_pages()
     if config["stages"]["figures"]:
         outputs += [f"{RESULTS}/figures/index.tsv"] + figure_targets("png")
     for pair in selected_pairs():
@@ -418,13 +434,23 @@ def all_outputs(wildcards):
 
 # -- figures (workflow/rules/figures.smk): the registry of scripts/forge/figures/
 from forge.figures.registry import (
+    COHORT_TITLES,
+    caption_text,
     figure_names,
+    figure_subject,
     load_all,
     paper_figure,
+    rst_escaped,
     table_paths,
+    validation_cohorts,
 )
+from forge.modelling.pairs import read_selected_pairs
 
 FIGURE_SPECS = load_all()
+# The validation cohorts' drug and models, as figure titles and captions name them.
+FIGURE_COHORTS = validation_cohorts(
+    config["tahoe"]["drug"], config["pdx"]["treatment"], config["pdx"]["tumour_type"]
+)
 # Tables of the analysis stage: figures that read them are drawn only with stages.analysis.
 ANALYSIS_TABLES = {
     "embedding",
@@ -461,14 +487,29 @@ def figure_targets(suffix):
     ]
 
 
+def figure_subject_of(wildcards):
+    """What the figure job draws: the pair's record (never its name split), the cohort."""
+    pairs = read_selected_pairs(checkpoints.select_pairs.get().output[0])
+    return figure_subject(
+        FIGURE_SPECS[wildcards.figure], wildcards.name, pairs, FIGURE_COHORTS
+    )
+
+
+def figure_drawn_for(wildcards):
+    """Report subcategory of a figure: 'EGFR–erlotinib', 'PDX (Gao 2015) / EGFR–erlotinib', 'all pairs'."""
+    subject = figure_subject_of(wildcards)
+    if subject.pair is None:
+        return "all pairs"
+    return " / ".join(filter(None, [COHORT_TITLES.get(subject.cohort), subject.title]))
+
+
 def figure_labels(wildcards, output):
     """Report labels, read at report time from the figure's index rows."""
     import pandas as pd
 
-    spec = FIGURE_SPECS[wildcards.figure]
     labels = {
         "figure": wildcards.figure,
-        "drawn for": wildcards.name.replace("__", " / "),
+        "drawn for": figure_drawn_for(wildcards),
     }
     try:
         index = pd.read_csv(output.index, sep="\t", keep_default_na=False)
@@ -481,8 +522,191 @@ def figure_labels(wildcards, output):
 
 
 def figure_caption(wildcards):
-    """The figure's caption for the report (rst: a literal | must be escaped)."""
-    caption = FIGURE_SPECS[wildcards.figure].caption
-    return caption.replace("{name}", wildcards.name.replace("__", " / ")).replace(
+    """The figure's caption for the report, filled from the pair record and the cohort
+    (rst: a literal | must be escaped)."""
+    spec = FIGURE_SPECS[wildcards.figure]
+    return caption_text(spec, figure_subject_of(wildcards), rst=True).replace(
         "|", "\\|"
     )
+# -- report pages (workflow/rules/figures.smk): tables as sortable, searchable HTML and the overview.
+# One line per table: the table the workflow wrote ({pair}: one page per selected pair), the stage
+# that writes it (None: always), the report category (the leading number orders the report's menu),
+# the page title and its caption under workflow/report/.
+# fmt: off
+REPORT_TABLES = {
+    "who_benefits": dict(table=f"{RESULTS}/pairs/{{pair}}/who_benefits.tsv", stage=None, category="2 Who benefits", title="Who benefits", caption="who_benefits.rst"),
+    "model_comparison": dict(table=f"{RESULTS}/comparison.tsv", stage=None, category="3 Model comparison", title="FORGE next to the baselines (mean ± sd over replicates)", caption="comparison.rst"),
+    "test_metrics": dict(table=f"{RESULTS}/metrics.tsv", stage=None, category="3 Model comparison", title="Metrics of every model, replicate and split", caption="metrics.rst"),
+    "validation_summary": dict(table=f"{RESULTS}/validation/summary.tsv", stage="validation", category="4 Validation", title="Every validation test", caption="validation_summary.rst"),
+    "validation_robustness": dict(table=f"{RESULTS}/validation/robustness_summary.tsv", stage="validation", category="4 Validation", title="Robustness of every validation claim (not additional claims)", caption="robustness_summary.rst"),
+    "figure_index": dict(table=f"{RESULTS}/figures/index.tsv", stage="figures", category="Figure index", title="Every panel of every figure", caption="figure_index.rst"),
+    "versions": dict(table=f"{RESULTS}/provenance/versions.tsv", stage=None, category="Provenance", title="Package versions", caption="provenance.rst"),
+    "inputs": dict(table=f"{RESULTS}/provenance/inputs.tsv", stage=None, category="Provenance", title="Raw inputs and their sha256", caption="provenance.rst"),
+}
+# fmt: on
+REPORT_PAGES = f"{RESULTS}/report"
+
+
+def report_stage_on(stage):
+    if stage == "validation":
+        return config["stages"]["tahoe"] or config["stages"]["pdx"]
+    return stage is None or config["stages"][stage]
+
+
+def report_pages():
+    """Every report page of the run: the overview and each table's page (per pair where it has one)."""
+    pages = [f"{REPORT_PAGES}/overview.html"]
+    for key, entry in REPORT_TABLES.items():
+        if not report_stage_on(entry["stage"]):
+            continue
+        if "{pair}" in entry["table"]:
+            pages += [f"{REPORT_PAGES}/{key}/{pair}.html" for pair in selected_pairs()]
+        else:
+            pages.append(f"{REPORT_PAGES}/{key}.html")
+    return pages
+
+
+def report_page_of(wildcards):
+    """The table entry and the pair (or None) of a page: the ``page`` wildcard is ``<table>`` or
+    ``<table>/<pair>`` (pair names have no '/')."""
+    key, _, pair_name = wildcards.page.partition("/")
+    if not pair_name:
+        return REPORT_TABLES[key], None
+    return (
+        REPORT_TABLES[key],
+        read_selected_pairs(checkpoints.select_pairs.get().output[0])[pair_name],
+    )
+
+
+def report_page_table(wildcards):
+    entry, pair = report_page_of(wildcards)
+    return entry["table"].replace("{pair}", pair.name) if pair else entry["table"]
+
+
+def report_page_title(wildcards):
+    entry, pair = report_page_of(wildcards)
+    return f"{entry['title']}: {pair.title}" if pair else entry["title"]
+
+
+def report_page_subcategory(wildcards):
+    entry, pair = report_page_of(wildcards)
+    return pair.title if pair else entry["title"]
+
+
+def report_page_caption(wildcards):
+    """The page's caption (rst, a Jinja template like every report caption: ``snakemake.config``,
+    and ``pair`` the pair's title), also shown at the top of the page."""
+    from types import SimpleNamespace
+
+    import jinja2
+
+    entry, pair = report_page_of(wildcards)
+    with open(workflow.source_path(f"../report/{entry['caption']}")) as handle:
+        template = jinja2.Template(handle.read())
+    return template.render(
+        snakemake=SimpleNamespace(config=config),
+        pair=rst_escaped(pair.title) if pair else "",
+    )
+
+
+def report_overview_inputs(wildcards):
+    inputs = dict(
+        pairs=f"{RESULTS}/pairs.tsv",
+        comparison=f"{RESULTS}/comparison.tsv",
+        who_benefits=[
+            f"{RESULTS}/pairs/{pair}/who_benefits.tsv" for pair in selected_pairs()
+        ],
+        method=workflow.source_path("../../docs/METHOD.md"),
+    )
+    if report_stage_on("validation"):
+        inputs["validation"] = f"{RESULTS}/validation/summary.tsv"
+    return inputs
+
+
+def report_run_settings():
+    """What ran, as the overview lists it: (setting, value) rows from the validated config."""
+    model, split = config["model"], config["split"]
+    stages = [name for name, on in config["stages"].items() if on]
+    pairs = read_selected_pairs(checkpoints.select_pairs.get().output[0])
+    rows = [
+        ("run", f"{RUN} (cohort {COHORT}, data source {config['data']['source']})"),
+        (
+            "pairs",
+            f"{len(pairs)} from "
+            + (
+                "all annotated pairs (pairs.auto)"
+                if config["pairs"]["auto"]
+                else config["pairs"]["table"]
+            )
+            + ": "
+            + ", ".join(
+                p.title + (" (control)" if p.control else "") for p in pairs.values()
+            ),
+        ),
+        ("stages", ", ".join(stages) if stages else "modelling only"),
+        (
+            "model",
+            f"k = {model['n_components']}, λ = {model['l1_penalty']}, η = {model['learning_rate']}, "
+            f"{model['max_iter']} epochs, {model['update']} update rule, {model['replicates']} replicates "
+            f"(seeds {model['seed']} + b; replicate 0 is the reported model)",
+        ),
+        (
+            "split",
+            f"{split.get('scheme', 'random')} split, test fraction {split['test_fraction']}, seed {split['seed']}"
+            + (f", fixed split file {split['file']}" if split.get("file") else ""),
+        ),
+    ]
+    if config["stages"]["tahoe"]:
+        rows.append(
+            (
+                "Tahoe-100M",
+                f"plates {config['tahoe']['plates']}, drug {config['tahoe']['drug']}",
+            )
+        )
+    if config["stages"]["pdx"]:
+        rows.append(
+            (
+                "PDX",
+                f"Gao 2015 {config['pdx']['tumour_type']} arm treated with {config['pdx']['treatment']}",
+            )
+        )
+    return rows
+
+
+def report_categories():
+    """Where to look: the report's categories, in the order of its menu, and what each holds."""
+    listed = [
+        (
+            "2 Who benefits",
+            "per pair, every sample ranked by Benefit Score with its name, disease and lineage",
+        ),
+        (
+            "3 Model comparison",
+            "held-out accuracy of FORGE next to training mean, lineage mean, ridge and elastic net",
+        ),
+    ]
+    if report_stage_on("validation"):
+        listed.append(
+            (
+                "4 Validation",
+                "every Tahoe-100M and PDX test with Benjamini–Hochberg adjustment",
+            )
+        )
+    if config["stages"]["figures"]:
+        listed += [
+            (
+                "Fig. 1 … Fig. 6, Fig. S",
+                "the paper's figures regenerated for each pair (subcategories), captions say what each panel shows",
+            ),
+            (
+                "Figure index",
+                "every panel: the tables it was drawn from, and whether it was drawn or why not",
+            ),
+        ]
+    listed.append(
+        (
+            "Provenance",
+            "package versions, the validated configuration, sha256 of every raw input",
+        )
+    )
+    return listed

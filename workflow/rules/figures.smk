@@ -10,7 +10,7 @@ rule figure:
             f"{RESULTS}/figures/{{figure}}/{{name}}.png",
             caption="../report/figure.rst",
             category=lambda wildcards: paper_figure(FIGURE_SPECS[wildcards.figure]),
-            subcategory=lambda wildcards: wildcards.name.replace("__", " / "),
+            subcategory=figure_drawn_for,
             labels=figure_labels,
         ),
         pdf=f"{RESULTS}/figures/{{figure}}/{{name}}.pdf",
@@ -30,6 +30,7 @@ rule figure:
     params:
         caption=lambda wildcards: figure_caption(wildcards),
         results=lambda wildcards, output: output.png.split("/figures/")[0],
+        cohorts=FIGURE_COHORTS,
     script:
         "../scripts/figure.py"
 
@@ -39,11 +40,7 @@ rule figure_index:
         figures=lambda wildcards: figure_targets("index.tsv"),
         pairs=f"{RESULTS}/pairs.tsv",
     output:
-        report(
-            f"{RESULTS}/figures/index.tsv",
-            caption="../report/figure_index.rst",
-            category="Figures index",
-        ),
+        f"{RESULTS}/figures/index.tsv",
     log:
         f"{LOGS}/figure_index.log",
     conda:
@@ -61,12 +58,7 @@ rule who_benefits:
         scores=f"{RESULTS}/pairs/{{pair}}/benefit_scores.tsv",
         samples=f"{PROCESSED}/samples.tsv",
     output:
-        report(
-            f"{RESULTS}/pairs/{{pair}}/who_benefits.tsv",
-            caption="../report/who_benefits.rst",
-            category="Who benefits",
-            subcategory="{pair}",
-        ),
+        f"{RESULTS}/pairs/{{pair}}/who_benefits.tsv",
     log:
         f"{LOGS}/who_benefits/{{pair}}.log",
     group:
@@ -85,16 +77,8 @@ rule provenance:
     input:
         unpack(provenance_inputs),
     output:
-        versions=report(
-            f"{RESULTS}/provenance/versions.tsv",
-            caption="../report/provenance.rst",
-            category="Provenance",
-        ),
-        inputs=report(
-            f"{RESULTS}/provenance/inputs.tsv",
-            caption="../report/provenance.rst",
-            category="Provenance",
-        ),
+        versions=f"{RESULTS}/provenance/versions.tsv",
+        inputs=f"{RESULTS}/provenance/inputs.tsv",
         config=report(
             f"{RESULTS}/provenance/config.yaml",
             caption="../report/provenance.rst",
@@ -112,3 +96,60 @@ rule provenance:
         config=config,
     script:
         "../scripts/provenance.py"
+
+
+# The report's tables as sortable, searchable HTML pages (REPORT_TABLES in common.smk; the
+# Snakemake report shows an HTML result in place, any other table only as a download link).
+rule report_table:
+    input:
+        table=report_page_table,
+    output:
+        report(
+            f"{REPORT_PAGES}/{{page}}.html",
+            caption="../report/table.rst",
+            category=lambda wildcards: report_page_of(wildcards)[0]["category"],
+            subcategory=report_page_subcategory,
+            labels=lambda wildcards: {"table": report_page_title(wildcards)},
+        ),
+    log:
+        f"{LOGS}/report_table/{{page}}.log",
+    wildcard_constraints:
+        page="(" + "|".join(REPORT_TABLES) + ")(/[A-Za-z0-9_.-]+)?",
+    conda:
+        "../../envs/figures.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(1000),
+        runtime=minutes(5),
+    params:
+        title=report_page_title,
+        caption=report_page_caption,
+    script:
+        "../scripts/report_table.py"
+
+
+# The report's first page: what ran, key numbers per pair, where to look, the method.
+rule report_overview:
+    input:
+        unpack(report_overview_inputs),
+    output:
+        report(
+            f"{REPORT_PAGES}/overview.html",
+            caption="../report/overview.rst",
+            category="1 Overview",
+        ),
+    log:
+        f"{LOGS}/report_overview.log",
+    conda:
+        "../../envs/figures.yaml"
+    threads: 1
+    resources:
+        mem_mb=memory(1000),
+        runtime=minutes(5),
+    params:
+        run=RUN,
+        settings=lambda wildcards: report_run_settings(),
+        categories=lambda wildcards: report_categories(),
+        method_path="docs/METHOD.md",
+    script:
+        "../scripts/report_overview.py"

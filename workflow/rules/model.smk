@@ -205,16 +205,9 @@ rule compare_pairs:
         comparison=per_pair(f"{RESULTS}/pairs/{{pair}}/comparison.tsv"),
         concordance=per_pair(f"{RESULTS}/pairs/{{pair}}/effect_concordance.tsv"),
     output:
-        metrics=report(
-            f"{RESULTS}/metrics.tsv",
-            caption="../report/metrics.rst",
-            category="Model performance",
-        ),
-        comparison=report(
-            f"{RESULTS}/comparison.tsv",
-            caption="../report/comparison.rst",
-            category="Model performance",
-        ),
+        # shown in the report as tables by rule report_table (REPORT_TABLES, common.smk)
+        metrics=f"{RESULTS}/metrics.tsv",
+        comparison=f"{RESULTS}/comparison.tsv",
         concordance=f"{RESULTS}/effect_concordance.tsv",
         concordance_test=f"{RESULTS}/effect_concordance_test.tsv",
     log:

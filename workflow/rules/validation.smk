@@ -103,18 +103,12 @@ rule summarise_validation:
     input:
         unpack(validation_tables),
     output:
-        summary=report(
-            f"{VALIDATION_OUT}/summary.tsv",
-            caption="../report/validation_summary.rst",
-            category="Validation",
-        ),
+        # shown in the report as a table by rule report_table (REPORT_TABLES, common.smk)
+        summary=f"{VALIDATION_OUT}/summary.tsv",
         composition=f"{VALIDATION_OUT}/score_composition.tsv",
         robustness=f"{VALIDATION_OUT}/robustness.tsv",
-        robustness_summary=report(
-            f"{VALIDATION_OUT}/robustness_summary.tsv",
-            caption="../report/robustness_summary.rst",
-            category="Validation",
-        ),
+        # in the report as a table page (REPORT_TABLES in common.smk)
+        robustness_summary=f"{VALIDATION_OUT}/robustness_summary.tsv",
     log:
         f"{LOGS}/summarise_validation.log",
     conda:

@@ -1,27 +1,28 @@
-"""Adapter of rules figure_pair, figure_pairs and figure_validation: draw one registered figure.
+"""Adapter of rule figure: draw one registered figure for one pair, all pairs, or a cohort and a pair.
 
-Reads only the tables the figure's spec names (forge.figures.registry), writes PNG, PDF and the
-figure's rows of results/<run>/figures/index.tsv (paper panel → file → tables, and whether it was drawn).
+Reads only the tables the figure's spec names (forge.figures.registry) and the selected pairs' records,
+writes PNG, PDF and the figure's rows of results/<run>/figures/index.tsv (paper panel → file → tables,
+and whether it was drawn).
 """
 
-import pandas as pd
-
 from forge.figures.numbers import key_numbers
-from forge.figures.registry import index_rows, load_all, read_tables, table_paths
+from forge.figures.registry import figure_subject, index_rows, load_all, read_tables, table_paths
 from forge.figures.style import save_figure
 from forge.io import write_tsv
+from forge.modelling.pairs import read_selected_pairs
 from forge.rules import blas_threads, setup_rule_logging
 
 smk = snakemake  # noqa: F821
 log = setup_rule_logging(smk, f"figure {smk.wildcards.figure}")
 spec = load_all()[smk.wildcards.figure]
-pairs = pd.read_csv(smk.input.pairs, sep="\t")["name"].tolist()
-paths = table_paths(spec, smk.wildcards.name, pairs, root=smk.params.results)
+pairs = read_selected_pairs(smk.input.pairs)
+subject = figure_subject(spec, smk.wildcards.name, pairs, smk.params.cohorts)
+paths = table_paths(spec, smk.wildcards.name, list(pairs), root=smk.params.results)
 tables = read_tables(paths)
 # BLAS limited to the rule's threads: the heatmap's ordering and layout computations otherwise
 # depend on the machine's thread count (a SLURM job with one CPU drew different pixels)
 with blas_threads(smk):
-    fig, panels = spec.draw(tables, smk.wildcards.name)
+    fig, panels = spec.draw(tables, subject)
     save_figure(fig, smk.output.png, smk.output.pdf)
 index = index_rows(spec, smk.wildcards.name, smk.output.png, smk.output.pdf, panels, paths)
 index["key_numbers"] = key_numbers(spec.name, tables)

@@ -28,7 +28,8 @@ from matplotlib.transforms import blended_transform_factory
 from scipy import stats
 
 from forge.figures import style
-from forge.figures.registry import register
+from forge.figures.registry import FigureSubject, register
+from forge.modelling.pairs import Pair
 
 SEED = 20240601
 #: Significance thresholds of the DE and enrichment steps (paper: |log2FC| > 1, adj. P < 0.05, FDR q < 0.05).
@@ -87,14 +88,14 @@ def _bool(values: pd.Series) -> pd.Series:
     return values.astype(str).str.strip().str.lower().isin(["true", "1", "yes"])
 
 
-def _names(name: str) -> tuple[str, str]:
-    target, _, drug = name.partition("_")
-    return target, (drug.lower() if drug else "drug")
+def _names(pair: Pair) -> tuple[str, str]:
+    """The pair's target and drug as axis labels name them ('EGFR', 'erlotinib')."""
+    return pair.target, pair.drug.lower()
 
 
-def _labels(name: str) -> dict[str, str]:
+def _labels(pair: Pair) -> dict[str, str]:
     """Axis labels of the three sample variables (one-line and two-line versions)."""
-    target, drug = _names(name)
+    target, drug = _names(pair)
     return {
         "benefit_score": "Benefit Score (a.u.)",
         "observed_dependency": f"{target} dependency probability",
@@ -173,7 +174,7 @@ def _heatmap_rows(clusters: pd.DataFrame, embedding: pd.DataFrame, order: list[i
     return rows.drop(columns="_position").reset_index(drop=True)
 
 
-def _panel_heatmap(sub, clusters, embedding, summary, order, name) -> str:
+def _panel_heatmap(sub, clusters, embedding, summary, order, pair: Pair) -> str:
     zcols = latent_columns(embedding) if embedding is not None else []
     rows = _heatmap_rows(clusters, embedding, order) if zcols else pd.DataFrame()
     if rows.empty:
@@ -260,7 +261,7 @@ def _panel_heatmap(sub, clusters, embedding, summary, order, name) -> str:
     # colour bars and the legend of the categorical strips, in the last column
     keys = grid[0, len(strips) + 1].subgridspec(10, 1, height_ratios=[0.55, 0.16, 0.6, 0.16, 0.6, 0.16, 0.6, 0.16,
                                                                        0.25, 4.0], hspace=0.0)
-    target, drug = _names(name)
+    target, drug = _names(pair)
     bars = [(image, "Z (clipped)", 0),
             (plt.cm.ScalarMappable(norm=dep_norm, cmap=style.SEQUENTIAL), f"{target} dependency", 2),
             (plt.cm.ScalarMappable(norm=ic50_norm, cmap=IC50_CMAP), f"{drug} log IC50", 4),
@@ -302,8 +303,8 @@ def _cohort_medians(clusters: pd.DataFrame, sensitive_table: pd.DataFrame | None
     return medians
 
 
-def _panel_cluster_strips(sub, clusters, summary, sensitive_table, order, name) -> str:
-    labels = _labels(name)
+def _panel_cluster_strips(sub, clusters, summary, sensitive_table, order, pair: Pair) -> str:
+    labels = _labels(pair)
     axes = sub.subplots(3, 1, sharex=True)
     sensitive = _sensitive_clusters(clusters, summary)
     positions = {c: i for i, c in enumerate(order)}
@@ -622,13 +623,13 @@ def _panel_enrichment(ax, enrichment) -> str:
 
 
 FIG3_CAPTION = """\
-Latent clusters, sensitive clusters and differential expression of {name} (paper Fig. 3; Fig. 6d–n draws the
+Latent clusters, sensitive clusters and differential expression of {pair} (paper Fig. 3; Fig. 6d–n draws the
 same figure for NAMPT–daporinad). **a**, Latent embedding Z of the reported joint model for every clustered cell
 line (rows; not labelled individually), Ward hierarchical clustering of Z (Euclidean) cut by the dynamic tree
 cut; rows are ordered by cluster (clusters by median Benefit Score, highest at the top; cluster ids at the left,
 sensitive ones in red) and within a cluster by Benefit Score; columns are the latent dimensions; the diverging
 colour scale is centred at 0 and clipped at the 99th percentile of |Z|. Strips: cluster, sensitive-cluster
-membership, train/test/unlabelled split, observed dependency probability, observed IC50 (CREAMMIST log scale;
+membership, train/test/unlabelled split, observed {target} dependency probability, observed {drug} IC50 (CREAMMIST log scale;
 grey = not measured) and Benefit Score. **b**, Benefit Score, dependency and IC50 of each cluster's cell lines
 (jittered points) with the cluster median (black bar, ``cluster_summary.tsv``) and the median of all clustered
 lines (dashed); n per cluster above; * marks a one-sided Mann–Whitney test of the cluster against all other
@@ -665,8 +666,8 @@ FDR = 0.05, list genes in the term / term size and the library at the bar end.
     },
     caption=FIG3_CAPTION,
 )
-def fig3(tables: dict[str, pd.DataFrame], name: str):
-    labels = _labels(name)
+def fig3(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    labels = _labels(subject.pair)
     clusters = _table(tables, "clusters", ("sample", "cluster", "sensitive", "benefit_score", "observed_dependency",
                                            "observed_ic50"))
     if clusters is not None and clusters.empty:
@@ -685,7 +686,7 @@ def fig3(tables: dict[str, pd.DataFrame], name: str):
     enrichment = _table(tables, "enrichment", ("list", "term", "library", "p_value", "fdr"))
 
     fig = style.new_figure(style.FULL_WIDTH, 9.7)
-    fig.suptitle(f"{style.pair_title(name)}: latent clusters, sensitive clusters and differential expression",
+    fig.suptitle(f"{subject.title}: latent clusters, sensitive clusters and differential expression",
                  fontsize=style.FONT_SIZE + 1)
     top, middle, bottom = fig.subfigures(3, 1, height_ratios=[4.2, 2.9, 2.5], hspace=0.0)
     top_left, top_right = top.subfigures(1, 2, width_ratios=[1.1, 1.0], wspace=0.0)
@@ -700,7 +701,7 @@ def fig3(tables: dict[str, pd.DataFrame], name: str):
         order: list[int] = []
     else:
         order = cluster_order(clusters, summary)
-        status["a"] = _panel_heatmap(top_left, clusters, embedding, summary, order, name)
+        status["a"] = _panel_heatmap(top_left, clusters, embedding, summary, order, subject.pair)
 
     upper, lower = top_right.subfigures(2, 1, height_ratios=[1.0, 1.1], hspace=0.0)
     ax_c, ax_d = upper.subplots(1, 2)
@@ -714,7 +715,7 @@ def fig3(tables: dict[str, pd.DataFrame], name: str):
         style.panel_label(ax, "b")
         status["b"] = "not drawn: no clustered samples"
     else:
-        status["b"] = _panel_cluster_strips(middle, clusters, summary, sensitive_table, order, name)
+        status["b"] = _panel_cluster_strips(middle, clusters, summary, sensitive_table, order, subject.pair)
 
     ax_e1, ax_e2 = bottom.subplots(1, 2)
     style.panel_label(ax_e1, "e")
@@ -754,7 +755,7 @@ def lineage_fractions(lineages: pd.DataFrame, sensitive: set[int]) -> pd.DataFra
 
 
 SUPP_LINEAGE_CAPTION = """\
-Lineage composition of the latent clusters of {name} (Supplementary; clusters of paper Fig. 3). **a**, fraction
+Lineage composition of the latent clusters of {pair} (Supplementary; clusters of paper Fig. 3). **a**, fraction
 of each cluster's cell lines per lineage (``cluster_lineages.tsv``), clusters ordered by median Benefit Score
 (highest first, as in Fig. 3b); sensitive clusters outlined in black, ids in red; n cell lines per cluster on top.
 **b**, lineage fractions of the pooled sensitive clusters against all other clustered lines (sums of the
@@ -770,13 +771,13 @@ sensitive group dominated by one lineage means the clusters, and the DE of Fig. 
             "b": ("Supp. (lineage composition of clusters)", "lineage fractions: sensitive clusters vs all other")},
     caption=SUPP_LINEAGE_CAPTION,
 )
-def supp_lineage(tables: dict[str, pd.DataFrame], name: str):
+def supp_lineage(tables: dict[str, pd.DataFrame], subject: FigureSubject):
     lineages = _table(tables, "cluster_lineages", ("cluster", "lineage", "n", "fraction_of_cluster"))
     if lineages is not None and lineages.empty:
         lineages = None
     summary = _table(tables, "cluster_summary", ("cluster",))
     fig = style.new_figure(style.FULL_WIDTH, 6.2)
-    fig.suptitle(f"{style.pair_title(name)}: lineage composition of the latent clusters", fontsize=style.FONT_SIZE + 1)
+    fig.suptitle(f"{subject.title}: lineage composition of the latent clusters", fontsize=style.FONT_SIZE + 1)
     top, bottom = fig.subfigures(2, 1, height_ratios=[3.3, 2.9], hspace=0.0)
     ax_a = top.subplots()
     ax_b = bottom.subplots()

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from forge.figures import style
-from forge.figures.registry import register
+from forge.figures.registry import FigureSubject, register
 
 #: DepMap calls a cell line dependent on a gene when its CRISPR dependency probability is ≥ 0.5.
 DEPENDENCY_CUTOFF = 0.5
@@ -27,17 +27,6 @@ _JITTER_SEED = 7
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
-def _target_drug(name: str) -> tuple[str, str]:
-    target, _, drug = name.partition("_")
-    return target, drug
-
-
-def _outputs(name: str) -> tuple[str, str]:
-    """Output names of the pair's two tasks: ``EGFR_dependency``, ``ERLOTINIB_ic50``."""
-    target, drug = _target_drug(name)
-    return f"{target}_dependency", f"{drug}_ic50"
-
-
 def output_label(output: str, short: bool = False) -> str:
     """Axis label of an output: 'EGFR dependency probability', 'erlotinib IC50 (CREAMMIST log scale)'."""
     if output.endswith("_dependency"):
@@ -141,22 +130,22 @@ def _test_p(tests: pd.DataFrame, grouping: str, higher: str, lower: str, output:
     panels={"d": ("Fig. 1d", "target CRISPR dependency probability over the pair's cell lines, cutoff 0.5"),
             "e": ("Fig. 1e", "drug IC50 by dependency group (dependent ≥ 0.5 vs not), one-sided Mann–Whitney")},
     caption=(
-        "Labels of {name}. **d** Distribution of the target's CRISPR dependency probability over every cell "
+        "Labels of {pair}. **d** Distribution of the {target} CRISPR dependency probability over every cell "
         "line of the pair's cohort that has one (labelled and unlabelled lines of ``embedding.tsv``); the "
-        "dashed line is DepMap's cutoff for calling a line dependent (probability ≥ 0.5). **e** The drug's "
+        "dashed line is DepMap's cutoff for calling a line dependent (probability ≥ 0.5). **e** The {drug} "
         "IC50 (CREAMMIST log scale) of the lines that have both labels, dependent (≥ 0.5) vs not dependent; "
         "boxes show median and quartiles, points the cell lines, n per group under the boxes. The P-value is "
         "a one-sided Mann–Whitney U test (alternative: lower IC50 in dependent lines) computed in the figure "
         "— the only test not read from a workflow table."
     ),
 )
-def fig1(tables: dict[str, pd.DataFrame], name: str):
-    target, drug = _target_drug(name)
-    dep_out, ic50_out = _outputs(name)
+def fig1(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    target = subject.pair.target
+    dep_out, ic50_out = subject.pair.dependency_output, subject.pair.ic50_output
     embedding = tables.get("embedding", pd.DataFrame())
     fig = style.new_figure(style.FULL_WIDTH, 2.6)
     ax_d, ax_e = fig.subplots(1, 2, width_ratios=[1.4, 1])
-    fig.suptitle(style.pair_title(name), fontsize=style.FONT_SIZE + 1)
+    fig.suptitle(subject.title, fontsize=style.FONT_SIZE + 1)
     status = {}
 
     # d: dependency distribution
@@ -244,7 +233,7 @@ FIG2_PANELS = {
     tables=("split", "embedding", "predictions", "benefit_scores", "comparison", "score_group_tests"),
     panels=FIG2_PANELS,
     caption=(
-        "Model of {name}. **b** Cell lines per split: train and test (both labels; ``split.tsv``) and "
+        "Model of {pair}. **b** Cell lines per split: train and test (both labels; ``split.tsv``) and "
         "unlabelled lines (expression but a missing label; scored only). **c** Benefit Score (predicted "
         "dependency − predicted IC50, a.u.) of the test lines against their observed dependency and IC50, "
         "for the joint model and for the two individual models (dependency-only minus IC50-only "
@@ -263,11 +252,11 @@ FIG2_PANELS = {
         "beside the single-drug joint model and the baselines for the same output."
     ),
 )
-def fig2(tables: dict[str, pd.DataFrame], name: str):
-    dep_out, ic50_out = _outputs(name)
+def fig2(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    dep_out, ic50_out = subject.pair.dependency_output, subject.pair.ic50_output
     get = lambda key: tables.get(key, pd.DataFrame())  # noqa: E731
     fig = style.new_figure(style.FULL_WIDTH, 10.0)
-    fig.suptitle(style.pair_title(name), fontsize=style.FONT_SIZE + 1)
+    fig.suptitle(subject.title, fontsize=style.FONT_SIZE + 1)
     rows = fig.subfigures(4, 1, height_ratios=[1.0, 0.95, 1.3, 1.05])
     ax_b, ax_c1, ax_c2, ax_p = rows[0].subplots(1, 4, width_ratios=[0.65, 1, 1, 1.6])
     emb_axes = rows[1].subplots(1, 4)
@@ -576,7 +565,7 @@ def _fig2_multi_drug(ax, comparison: pd.DataFrame, dep_out: str, ic50_out: str) 
     panels={"a": ("Supp. tuning curve a", "train and test Pearson r vs k, dependency output"),
             "b": ("Supp. tuning curve b", "train and test Pearson r vs k, IC50 output")},
     caption=(
-        "Choice of the latent dimension k for {name}. Pearson r between observed and predicted outputs of "
+        "Choice of the latent dimension k for {pair}. Pearson r between observed and predicted outputs of "
         "joint models fitted on the training lines for each k, on the training lines and on the held-out test "
         "lines; lines and bands are the mean ± sd over initialisation seeds (``tuning_curve.tsv``). The "
         "workflow chooses k by cross-validation within the training lines; the test curve is shown only for "
@@ -584,12 +573,12 @@ def _fig2_multi_drug(ax, comparison: pd.DataFrame, dep_out: str, ic50_out: str) 
         "over replicates, ``comparison.tsv``). **a** dependency, **b** IC50."
     ),
 )
-def supp_tuning(tables: dict[str, pd.DataFrame], name: str):
-    dep_out, ic50_out = _outputs(name)
+def supp_tuning(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    dep_out, ic50_out = subject.pair.dependency_output, subject.pair.ic50_output
     curve = tables.get("tuning_curve", pd.DataFrame())
     comparison = tables.get("comparison", pd.DataFrame())
     fig = style.new_figure(style.FULL_WIDTH, 2.6)
-    fig.suptitle(style.pair_title(name), fontsize=style.FONT_SIZE + 1)
+    fig.suptitle(subject.title, fontsize=style.FONT_SIZE + 1)
     axes = fig.subplots(1, 2)
     status = {}
     line_styles = {"ridge": "--", "elastic_net": ":", "lineage_mean": "-."}

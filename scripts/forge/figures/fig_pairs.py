@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from forge.figures import style
-from forge.figures.registry import register
+from forge.figures.registry import FigureSubject, register
 
 #: Genes labelled by name in each group of the top/bottom 20 (the others are only marked).
 N_LABELLED = 5
@@ -82,26 +82,19 @@ def no_data(ax, reason: str, width: int = 40) -> None:
     style.no_data(ax, wrap(reason, width))
 
 
-def control_pairs(pairs: pd.DataFrame | None) -> set[str]:
-    """Names of the negative-control pairs of the pairs table."""
-    if pairs is None or pairs.empty or "name" not in pairs or "control" not in pairs:
-        return set()
-    flag = pairs["control"].astype(str).str.strip().str.lower().isin(("true", "1", "yes"))
-    return set(pairs.loc[flag, "name"].astype(str))
-
-
-def pair_order(pairs: pd.DataFrame | None, present) -> list[str]:
+def pair_order(subject: FigureSubject, present) -> list[str]:
     """Pairs in the order of the pairs table (controls last), restricted to ``present``."""
     present = [str(p) for p in dict.fromkeys(present)]
-    listed = [str(p) for p in pairs["name"]] if pairs is not None and "name" in getattr(pairs, "columns", []) else []
+    listed = [p.name for p in subject.pairs]
     ordered = [p for p in listed if p in present] + [p for p in present if p not in listed]
-    controls = control_pairs(pairs)
+    controls = subject.controls
     return [p for p in ordered if p not in controls] + [p for p in ordered if p in controls]
 
 
-def pair_label(pair: str, controls: set[str], one_line: bool = False) -> str:
+def pair_label(subject: FigureSubject, pair: str, one_line: bool = False) -> str:
     """Tick label of a pair; controls say so (on a second line unless the ticks are rotated)."""
-    return style.pair_title(pair) + ((" (control)" if one_line else "\n(control)") if pair in controls else "")
+    control = pair in subject.controls
+    return subject.title_of(pair) + ((" (control)" if one_line else "\n(control)") if control else "")
 
 
 def _table(tables: dict, key: str) -> pd.DataFrame:
@@ -111,11 +104,6 @@ def _table(tables: dict, key: str) -> pd.DataFrame:
 
 def _has(frame: pd.DataFrame, *columns: str) -> bool:
     return not frame.empty and all(c in frame.columns for c in columns)
-
-
-def _target_drug(pair: str) -> tuple[str, str]:
-    target, _, drug = pair.partition("_")
-    return target, drug.lower() if drug else "drug"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -183,7 +171,7 @@ def _effect_panel(ax, effects: pd.DataFrame, top_genes: pd.DataFrame, title: str
     panels={"a": ("Fig. 4a", "DependencyEffect vs IC50Effect per gene, joint model, top/bottom 20 genes"),
             "b": ("Fig. 4b", "DependencyEffect vs IC50Effect per gene, individual models, same genes marked")},
     caption=(
-        "Gene effects of {name}. Each point is a model gene: its effect on the dependency output "
+        "Gene effects of {pair}. Each point is a model gene: its effect on the dependency output "
         "(DependencyEffect = W h_D, L2-normalised head) against its effect on drug sensitivity (IC50Effect = "
         "−W h_I: positive = the gene's expression predicts a lower IC50, i.e. sensitising). **a** FORGE joint "
         "model (both outputs share one embedding); **b** the two individual models (dependency-only and "
@@ -196,10 +184,10 @@ def _effect_panel(ax, effects: pd.DataFrame, top_genes: pd.DataFrame, title: str
         "the individual models) is the paper's Fig. 4 claim; the test across pairs is Fig. 4c."
     ),
 )
-def fig4(tables: dict[str, pd.DataFrame], name: str):
+def fig4(tables: dict[str, pd.DataFrame], subject: FigureSubject):
     fig = style.new_figure(style.FULL_WIDTH, 3.5)
     ax_a, ax_b = fig.subplots(1, 2)
-    target, drug = _target_drug(name)
+    target, drug = subject.pair.target, subject.pair.drug.lower()
     gene_effects = _table(tables, "gene_effects")
     top_genes = _table(tables, "top_genes")
     concordance = _table(tables, "effect_concordance")
@@ -230,7 +218,7 @@ def fig4(tables: dict[str, pd.DataFrame], name: str):
         handles, labels = drawn[0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), markerscale=1.5,
                    fontsize=style.FONT_SIZE - 1)
-    fig.suptitle(f"{style.pair_title(name)}: gene effects", fontsize=style.FONT_SIZE + 1)
+    fig.suptitle(f"{subject.title}: gene effects", fontsize=style.FONT_SIZE + 1)
     return fig, status
 
 
@@ -249,12 +237,11 @@ def fig4(tables: dict[str, pd.DataFrame], name: str):
         "control pairs (open symbols, dashed lines) are shown but kept out of the test."
     ),
 )
-def fig4c(tables: dict[str, pd.DataFrame], name: str):
+def fig4c(tables: dict[str, pd.DataFrame], subject: FigureSubject):
     fig = style.new_figure(style.HALF_WIDTH, 3.2)
     ax = fig.subplots()
     style.panel_label(ax, "c")
-    pairs = _table(tables, "pairs")
-    controls = control_pairs(pairs)
+    controls = subject.controls
     tested = _table(tables, "all_concordance")
     per_rep = _table(tables, "effect_concordance@pairs")
     rows = {}
@@ -276,7 +263,7 @@ def fig4c(tables: dict[str, pd.DataFrame], name: str):
         reason = "no joint-vs-individual concordance (no pair has both individual models)"
         no_data(ax, reason)
         return fig, {"c": f"not drawn: {reason}"}
-    order = pair_order(pairs, rows)
+    order = pair_order(subject, rows)
     in_test = set(tested["pair"].astype(str)) if _has(tested, "pair") else set()
     colours = {"individual": style.MODEL_COLOURS["forge_dependency_only"], "joint": style.MODEL_COLOURS["forge_joint"]}
     label_y = []
@@ -295,7 +282,7 @@ def fig4c(tables: dict[str, pd.DataFrame], name: str):
     ylim = ax.get_ylim()
     gap = 0.055 * (ylim[1] - ylim[0])
     for pair, y_text, y_point in zip(order, spread(label_y, gap), label_y):
-        text = style.pair_title(pair) + (" (control, not tested)" if pair in controls or
+        text = subject.title_of(pair) + (" (control, not tested)" if pair in controls or
                                          (in_test and pair not in in_test) else "")
         ax.annotate(text, xy=(1.04, y_point), xytext=(1.12, y_text), textcoords="data", va="center", ha="left",
                     fontsize=style.FONT_SIZE - 1.5, color="#566573" if pair in controls else "black",
@@ -326,7 +313,8 @@ def fig4c(tables: dict[str, pd.DataFrame], name: str):
 # --------------------------------------------------------------------------------------------------
 # Fig. 6a-c
 # --------------------------------------------------------------------------------------------------
-def _lineage_heatmap(ax, fig, scores: pd.DataFrame, order: list[str], controls: set[str]) -> str:
+def _lineage_heatmap(ax, fig, scores: pd.DataFrame, order: list[str], subject: FigureSubject) -> str:
+    controls = subject.controls
     if not _has(scores, "pair", "benefit_score", "lineage"):
         reason = "no Benefit Scores with lineages (benefit_scores.tsv of the pairs)"
         no_data(ax, reason)
@@ -361,7 +349,7 @@ def _lineage_heatmap(ax, fig, scores: pd.DataFrame, order: list[str], controls: 
                     ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=style.FONT_SIZE - 2.5,
                             color="white" if abs(value) > 0.6 * limit else "black")
     rotate = n_cols > 2
-    ax.set_xticks(range(n_cols), [pair_label(p, controls, one_line=rotate) for p in columns],
+    ax.set_xticks(range(n_cols), [pair_label(subject, p, one_line=rotate) for p in columns],
                   rotation=30 if rotate else 0, ha="right" if rotate else "center", rotation_mode="anchor")
     for tick, pair in zip(ax.get_xticklabels(), columns):
         if pair in controls:
@@ -380,7 +368,8 @@ def _lineage_heatmap(ax, fig, scores: pd.DataFrame, order: list[str], controls: 
     return "drawn"
 
 
-def _accuracy_panel(axes, metrics: pd.DataFrame, order: list[str], controls: set[str]) -> str:
+def _accuracy_panel(axes, metrics: pd.DataFrame, order: list[str], subject: FigureSubject) -> str:
+    controls = subject.controls
     if not _has(metrics, "pair", "model", "output", "split", "pearson"):
         reason = "no test metrics (metrics.tsv across pairs)"
         for ax in axes:
@@ -421,7 +410,7 @@ def _accuracy_panel(axes, metrics: pd.DataFrame, order: list[str], controls: set
                                color=style.MODEL_COLOURS[model], edgecolors="black", linewidths=0.3)
         ax.axhline(0, color="#bfc9ca", lw=0.5, zorder=0)
         rotate = len(pairs) > 2
-        ax.set_xticks(range(len(pairs)), [pair_label(p, controls, one_line=rotate) for p in pairs],
+        ax.set_xticks(range(len(pairs)), [pair_label(subject, p, one_line=rotate) for p in pairs],
                       rotation=30 if rotate else 0, ha="right" if rotate else "center", rotation_mode="anchor")
         for tick, pair in zip(ax.get_xticklabels(), pairs):
             if pair in controls:
@@ -445,7 +434,8 @@ def _accuracy_panel(axes, metrics: pd.DataFrame, order: list[str], controls: set
     return "drawn"
 
 
-def _umap_panels(subfig, umap: pd.DataFrame, order: list[str], controls: set[str]) -> str:
+def _umap_panels(subfig, umap: pd.DataFrame, order: list[str], subject: FigureSubject) -> str:
+    controls = subject.controls
     if not _has(umap, "pair", "umap_1", "umap_2", "benefit_score"):
         ax = subfig.subplots()
         style.panel_label(ax, "b")
@@ -465,7 +455,7 @@ def _umap_panels(subfig, umap: pd.DataFrame, order: list[str], controls: set[str
         points = ax.scatter(part["umap_1"].to_numpy(float)[order_idx], part["umap_2"].to_numpy(float)[order_idx],
                             c=score[order_idx], s=2.5, cmap=style.DIVERGING, linewidths=0,
                             norm=mcolors.TwoSlopeNorm(0.0, -limit, limit), rasterized=len(part) > 3000)
-        ax.set_title(style.pair_title(pair) + (" (control)" if pair in controls else "") + f"\nn = {len(part)} lines",
+        ax.set_title(subject.title_of(pair) + (" (control)" if pair in controls else "") + f"\nn = {len(part)} lines",
                      fontsize=style.FONT_SIZE - 0.5, color="#7f8c8d" if pair in controls else "black")
         ax.set_xticks([])
         ax.set_yticks([])
@@ -503,28 +493,26 @@ def _umap_panels(subfig, umap: pd.DataFrame, order: list[str], controls: set[str
         "structure and no accuracy."
     ),
 )
-def fig6(tables: dict[str, pd.DataFrame], name: str):
+def fig6(tables: dict[str, pd.DataFrame], subject: FigureSubject):
     fig = style.new_figure(style.FULL_WIDTH, 7.0)
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.45, 1.0])
     left, right = top.subfigures(1, 2, width_ratios=[1.0, 1.15])
-    pairs = _table(tables, "pairs")
-    controls = control_pairs(pairs)
     scores = _table(tables, "benefit_scores@pairs")
     umap = _table(tables, "umap")
     metrics = _table(tables, "all_metrics")
-    present = []
-    for frame in (pairs.rename(columns={"name": "pair"}) if _has(pairs, "name") else pairs, scores, umap, metrics):
+    present = [p.name for p in subject.pairs]
+    for frame in (scores, umap, metrics):
         if _has(frame, "pair"):
             present += list(frame["pair"].astype(str))
-    order = pair_order(pairs, present)
+    order = pair_order(subject, present)
     status = {}
     ax_a = left.subplots()
     style.panel_label(ax_a, "a")
-    status["a"] = _lineage_heatmap(ax_a, left, scores, order, controls)
+    status["a"] = _lineage_heatmap(ax_a, left, scores, order, subject)
     axes_c = right.subplots(2, 1, sharex=True)
     style.panel_label(axes_c[0], "c")
-    status["c"] = _accuracy_panel(axes_c, metrics, order, controls)
+    status["c"] = _accuracy_panel(axes_c, metrics, order, subject)
     if status["c"] == "drawn":
         axes_c[0].tick_params(labelbottom=False)
-    status["b"] = _umap_panels(bottom, umap, order, controls)
+    status["b"] = _umap_panels(bottom, umap, order, subject)
     return fig, {k: status[k] for k in ("a", "b", "c")}

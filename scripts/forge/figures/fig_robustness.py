@@ -16,8 +16,8 @@ import pandas as pd
 
 from forge.figures import style
 from forge.figures.fig_pairs import JITTER_SEED, no_data, wrap
-from forge.figures.fig_validation import SCORE_LABELS, _has, _split_name, _table
-from forge.figures.registry import register
+from forge.figures.fig_validation import SCORE_LABELS, _has, _table
+from forge.figures.registry import FigureSubject, register
 
 SCORE_COLOURS = {"forge": "#c0392b", "forge_balanced": "#8e44ad", "ridge": "#7f8c8d"}
 RECIPE_LABELS = {("training", "raw"): "training z, raw w", ("cohort", "standardised"): "cohort z, std. w (paper)",
@@ -120,7 +120,7 @@ def _paper_p(summary: pd.DataFrame, cohort: str, pair: str, match: dict) -> floa
             "b": ("Supp. robustness b", "P of the second claim over every setting"),
             "c": ("Supp. robustness c", "P of the third claim over every setting")},
     caption=(
-        "How robust the validation of {name} is. Each row is a setting: the score (FORGE Benefit Score, the "
+        "How robust the validation of {pair} on the {cohort_models} is.{cohort_note} Each row is a setting: the score (FORGE Benefit Score, the "
         "balanced score, the ridge baseline's), the model's latent dimension k and the transfer recipe (training "
         "or within-cohort z-scoring of the genes, raw or standardised gene weights; the paper's is within-cohort "
         "z and standardised weights). Dots: the P of each replicate model (seeds 42 + b; the ridge baseline has one); "
@@ -132,8 +132,8 @@ def _paper_p(summary: pd.DataFrame, cohort: str, pair: str, match: dict) -> floa
         "claims (``robustness.tsv``, ``robustness_summary.tsv``)."
     ),
 )
-def supp_robustness(tables: dict[str, pd.DataFrame], name: str):
-    cohort, pair = _split_name(name)
+def supp_robustness(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    cohort, pair = subject.cohort, subject.pair.name
     rows = tables.get("validation_robustness", pd.DataFrame())
     summary = tables.get("robustness_summary", pd.DataFrame())
     fig = style.new_figure(style.FULL_WIDTH, 7.8)
@@ -154,7 +154,7 @@ def supp_robustness(tables: dict[str, pd.DataFrame], name: str):
         style.panel_label(ax, letter)
         status[letter] = _p_panel(ax, _select(rows, match), title, xlabel, _paper_p(summary, cohort, pair, match))
     fig.suptitle(f"Robustness of the {cohort.upper() if cohort == 'pdx' else 'Tahoe-100M'} validation: "
-                 f"{style.pair_title(pair)}", fontsize=style.FONT_SIZE + 1)
+                 f"{subject.title}", fontsize=style.FONT_SIZE + 1)
     return fig, status
 
 
@@ -214,15 +214,14 @@ def _k_vs_k(ax, weights: pd.DataFrame, tests: pd.DataFrame) -> str:
     panels={"c": ("Supp. Fig. 7c", "|weight| of model genes missing from the cohort vs present, one-sided MWU"),
             "d": ("Supp. Fig. 7d", "gene weights of two validated k, Pearson r")},
     caption=(
-        "Gene weights behind the validation of {name}. **c** Absolute Benefit-Score weight W(h_D − h_I) of the "
+        "Gene weights behind the validation of {pair} on the {cohort_models}. **c** Absolute Benefit-Score weight W(h_D − h_I) of the "
         "reported model's genes (replicate 0 of the reported k) that the cohort lacks against those it has, with "
         "the one-sided Mann–Whitney U that the missing genes carry larger weights (``weight_tests.tsv``). **d** The "
         "weights of the smallest and largest validated k against each other (replicate 0 of each; red: genes the "
         "cohort lacks) with their Pearson r (the preprint reports r = 0.74 between its k = 30 and k = 40 models)."
     ),
 )
-def supp_weights(tables: dict[str, pd.DataFrame], name: str):
-    _, pair = _split_name(name)
+def supp_weights(tables: dict[str, pd.DataFrame], subject: FigureSubject):
     weights = _table(tables, "gene_weights")
     tests = _table(tables, "weight_tests")
     fig = style.new_figure(style.FULL_WIDTH, 3.2)
@@ -235,5 +234,5 @@ def supp_weights(tables: dict[str, pd.DataFrame], name: str):
         style.panel_label(ax, letter)
     reported_k = int(weights["reported_k"].iloc[0]) if "reported_k" in weights else int(weights["k"].iloc[0])
     status = {"c": _missing_vs_present(axes["c"], weights, tests, reported_k), "d": _k_vs_k(axes["d"], weights, tests)}
-    fig.suptitle(f"Gene weights: {style.pair_title(pair)}", fontsize=style.FONT_SIZE + 1)
+    fig.suptitle(f"Gene weights: {subject.title}", fontsize=style.FONT_SIZE + 1)
     return fig, status

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from forge.figures import style
-from forge.figures.registry import register
+from forge.figures.registry import FigureSubject, register
 
 #: Colour of the control cells; the doses take a sequential map from light (lowest) to dark.
 CONTROL_COLOUR = "#7f8c8d"
@@ -55,9 +55,9 @@ def _square_limits(ax, x: np.ndarray, y: np.ndarray) -> None:
     "fig5b_tahoe_cells", scope="validation", cohorts=("tahoe",), tables=("tahoe_single_cells",),
     panels={"b": ("Fig. 5b", "UMAP of the single cells of the best-responding Tahoe lines, control and each dose")},
     caption=(
-        "Tahoe-100M single cells of the lines with the strongest response for {name}. The lines are those "
+        "Tahoe-100M single cells of the lines with the strongest response for {pair} ({cohort_drug}). The lines are those "
         "with the largest mean response strength over doses (``response_strength.tsv``); their cells (DMSO "
-        "control and each erlotinib dose, one dose per plate, the pseudo-bulk's cell filter, at most "
+        "control and each {cohort_drug} dose, one dose per plate, the pseudo-bulk's cell filter, at most "
         "``tahoe.single_cells.max_cells_per_group`` per plate, line and treatment) were embedded "
         "with scanpy (normalize_total, log1p, highly variable genes, PCA, kNN graph, UMAP; seeded), by "
         "default one UMAP per line (``tahoe.single_cells.embedding``; joint: one UMAP of all the lines, the "
@@ -66,8 +66,7 @@ def _square_limits(ax, x: np.ndarray, y: np.ndarray) -> None:
         "Coordinates and labels: ``single_cells.tsv``; the AnnData: ``single_cells.h5ad``."
     ),
 )
-def fig5b_tahoe_cells(tables: dict[str, pd.DataFrame], name: str):
-    pair = name.partition("__")[2] or name
+def fig5b_tahoe_cells(tables: dict[str, pd.DataFrame], subject: FigureSubject):
     cells = tables.get("tahoe_single_cells")
     cells = cells if isinstance(cells, pd.DataFrame) else pd.DataFrame()
     if cells.empty or any(c not in cells.columns for c in REQUIRED):
@@ -75,7 +74,7 @@ def fig5b_tahoe_cells(tables: dict[str, pd.DataFrame], name: str):
         ax = fig.add_subplot()
         reason = "no single cells (single_cells.tsv empty: the pair's Tahoe response strength was not computed)"
         style.no_data(ax, reason)
-        fig.suptitle(f"Tahoe-100M single cells: {style.pair_title(pair)}", fontsize=style.FONT_SIZE + 1)
+        fig.suptitle(f"Tahoe-100M single cells: {subject.title}", fontsize=style.FONT_SIZE + 1)
         return fig, {"b": f"not drawn: {reason}"}
     cells = cells.assign(cell_line=cells["cell_line"].astype(str), treatment=cells["treatment"].astype(str))
     lines = (cells.drop_duplicates("cell_line").sort_values("line_rank", kind="mergesort")
@@ -123,6 +122,6 @@ def fig5b_tahoe_cells(tables: dict[str, pd.DataFrame], name: str):
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5), title="treatment",
                title_fontsize=style.FONT_SIZE - 1)
     what = "one UMAP of all their cells" if joint else "one UMAP per line"
-    fig.suptitle(f"Tahoe-100M single cells: {style.pair_title(pair)}, the {len(lines)} lines with the strongest "
+    fig.suptitle(f"Tahoe-100M single cells: {subject.title}, the {len(lines)} lines with the strongest "
                  f"response (n = {len(cells)} cells; {what})", fontsize=style.FONT_SIZE + 1)
     return fig, {"b": "drawn"}

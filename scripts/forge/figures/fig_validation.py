@@ -17,7 +17,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from forge.figures import style
 from forge.figures.fig_pairs import JITTER_SEED, no_data, stacked_labels, wrap
-from forge.figures.registry import register
+from forge.figures.registry import FigureSubject, register
 
 #: The Benefit Scores the validation stage tests: the paper's, the balanced variant, the ridge baseline.
 SCORE_LABELS = {"forge": "FORGE", "forge_balanced": "balanced", "ridge": "ridge"}
@@ -65,15 +65,6 @@ def interval_text(column: str) -> str:
 
 def _has(frame: pd.DataFrame, *columns: str) -> bool:
     return not frame.empty and all(c in frame.columns for c in columns)
-
-
-def _split_name(name: str) -> tuple[str, str]:
-    cohort, _, pair = name.partition("__")
-    return (cohort, pair) if pair else ("", name)
-
-
-def _drug(pair: str) -> str:
-    return pair.partition("_")[2].lower() or "drug"
 
 
 def _as_bool(values: pd.Series) -> pd.Series:
@@ -262,7 +253,7 @@ def _dose_row(tests: pd.DataFrame, score: str, dose: float) -> pd.Series | None:
 
 
 def _response_strength(ax, strength: pd.DataFrame, tests: pd.DataFrame, summary: pd.DataFrame, cohort: str,
-                       pair: str) -> str:
+                       pair: str, cohort_drug: str) -> str:
     if not _has(strength, "dose", "response_strength", "forge_group"):
         reason = "no response strength (response_strength.tsv empty)"
         no_data(ax, reason)
@@ -301,7 +292,7 @@ def _response_strength(ax, strength: pd.DataFrame, tests: pd.DataFrame, summary:
         ax.text(i, 0.98, "\n".join(lines), transform=transform, ha="center", va="top", fontsize=style.FONT_SIZE - 2.5)
     ax.set_xticks(range(len(doses)), [f"{d:g} {unit}".strip() for d in doses])
     ax.set_xlim(-0.6, len(doses) - 0.4)
-    ax.set_xlabel(f"{_drug(pair)} dose")
+    ax.set_xlabel(f"{cohort_drug.lower() or 'drug'} dose")
     ax.set_ylabel("response strength (‖treated − DMSO‖, a.u.)")
     handles = [Patch(facecolor=mcolors.to_rgba(style.GROUP_COLOURS[g], 0.25), edgecolor=style.GROUP_COLOURS[g],
                      label=f"{g} score ({n_lines.get(g, 0)} lines)") for g in ("high", "low")]
@@ -322,7 +313,7 @@ def _response_strength(ax, strength: pd.DataFrame, tests: pd.DataFrame, summary:
             "c": ("Fig. 5c", "Tahoe DESeq2 volcano, high vs low Benefit Score"),
             "d": ("Fig. 5d", "Tahoe response strength by dose and score group")},
     caption=(
-        "Tahoe-100M validation of {name}. **a** Benefit Score (the pair's joint model applied to each line's "
+        "Tahoe-100M validation of {pair} on the {cohort_models} treated with {cohort_drug}.{cohort_note} **a** Benefit Score (the pair's joint model applied to each line's "
         "DMSO pseudo-bulk profile) of the cancer lines (box and points) and the normal line(s) (green "
         "diamond, named); the test is the workflow's one-sided Mann–Whitney U (cancer > normal) for the "
         "paper's score, with the balanced score and the ridge baseline's P below (``tests.tsv``; BH: "
@@ -336,8 +327,8 @@ def _response_strength(ax, strength: pd.DataFrame, tests: pd.DataFrame, summary:
         "score and of the ridge baseline (each split at its own median)."
     ),
 )
-def fig5_tahoe(tables: dict[str, pd.DataFrame], name: str):
-    cohort, pair = _split_name(name)
+def fig5_tahoe(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    cohort, pair = subject.cohort, subject.pair.name
     fig = style.new_figure(style.FULL_WIDTH, 3.2)
     axes = dict(zip("acd", fig.subplots(1, 3, width_ratios=[0.8, 1.1, 1.2])))
     tests = _table(tables, "validation_tests")
@@ -351,9 +342,10 @@ def fig5_tahoe(tables: dict[str, pd.DataFrame], name: str):
         status = {
             "a": _tahoe_scores(axes["a"], _table(tables, "validation_scores"), tests, summary, cohort, pair),
             "c": _volcano(axes["c"], _table(tables, "tahoe_de")),
-            "d": _response_strength(axes["d"], _table(tables, "tahoe_strength"), tests, summary, cohort, pair),
+            "d": _response_strength(axes["d"], _table(tables, "tahoe_strength"), tests, summary, cohort, pair,
+                                    subject.cohort_drug),
         }
-    fig.suptitle(f"Tahoe-100M: {style.pair_title(pair)}", fontsize=style.FONT_SIZE + 1)
+    fig.suptitle(f"Tahoe-100M: {subject.title}", fontsize=style.FONT_SIZE + 1)
     return fig, status
 
 
@@ -509,7 +501,7 @@ def _mrecist(ax, mrecist: pd.DataFrame, tests: pd.DataFrame, summary: pd.DataFra
             "g": ("Fig. 5f (time course)", "PDX %TV change in 5-day bins by score group, median ± IQR"),
             "h": ("Fig. 5 (mRECIST)", "PDX mRECIST classes by score group, χ² and Cramér's V")},
     caption=(
-        "PDX validation of {name} (Gao et al. 2015 NSCLC models treated with erlotinib that have RNA-seq). "
+        "PDX validation of {pair} on the {cohort_models} treated with {cohort_drug} that have RNA-seq.{cohort_note} "
         "Models are split at the median Benefit Score of the pair's joint model. **f** Tumour-volume change "
         "(%TV) averaged per model over the response window (default days (10, 15], the paper's right-closed "
         "5-day bin; the axis label gives the window), with the workflow's one-sided Mann–Whitney U (lower %TV in "
@@ -523,8 +515,8 @@ def _mrecist(ax, mrecist: pd.DataFrame, tests: pd.DataFrame, summary: pd.DataFra
         "independence, its Cramér's V and the Monte Carlo Fisher exact P."
     ),
 )
-def fig5_pdx(tables: dict[str, pd.DataFrame], name: str):
-    cohort, pair = _split_name(name)
+def fig5_pdx(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    cohort, pair = subject.cohort, subject.pair.name
     fig = style.new_figure(style.FULL_WIDTH, 3.2)
     axes = dict(zip("fgh", fig.subplots(1, 3, width_ratios=[0.85, 1.3, 0.95])))
     tests = _table(tables, "validation_tests")
@@ -541,7 +533,7 @@ def fig5_pdx(tables: dict[str, pd.DataFrame], name: str):
             "g": _tv_bins(axes["g"], scores, tests),
             "h": _mrecist(axes["h"], _table(tables, "pdx_mrecist"), tests, summary, cohort, pair),
         }
-    fig.suptitle(f"PDX (Gao 2015): {style.pair_title(pair)}", fontsize=style.FONT_SIZE + 1)
+    fig.suptitle(f"PDX (Gao 2015): {subject.title}", fontsize=style.FONT_SIZE + 1)
     return fig, status
 
 
@@ -590,7 +582,7 @@ def _grid(ax, fig, grid: pd.DataFrame, column: str, label: str, cmap: str, trans
     panels={"a": ("Supp. Fig. 7a", "PDX score rank agreement with the default pseudo-counts over N × read length"),
             "b": ("Supp. Fig. 7a", "PDX day 10–15 one-sided P over N × read length")},
     caption=(
-        "Sensitivity of the PDX validation of {name} to the FPKM → pseudo-count conversion "
+        "Sensitivity of the PDX validation of {pair} to the FPKM → pseudo-count conversion "
         "(counts = FPKM · (L − ℓ + 1) · N / 1e9 with L the gene length, then voom and scoring; ℓ = 200 "
         "reproduces the published L − 199). Each cell is one setting of mapped fragments N and read length "
         "ℓ; the framed cell is the default. **a** Spearman correlation "
@@ -599,8 +591,7 @@ def _grid(ax, fig, grid: pd.DataFrame, column: str, label: str, cmap: str, trans
         "medians of the high and low group below it. Grey cells: setting not in the grid."
     ),
 )
-def supp_pdx(tables: dict[str, pd.DataFrame], name: str):
-    _, pair = _split_name(name)
+def supp_pdx(tables: dict[str, pd.DataFrame], subject: FigureSubject):
     fig = style.new_figure(style.FULL_WIDTH, 2.6)
     axes = dict(zip("ab", fig.subplots(1, 2)))
     reason = not_scored(_table(tables, "validation_tests"))
@@ -635,5 +626,5 @@ def supp_pdx(tables: dict[str, pd.DataFrame], name: str):
         axes["b"].set_title("%TV change days 10–15, high < low score\nP and median %TV high vs low",
                             fontsize=style.FONT_SIZE - 1, loc="left")
         status = {"a": "drawn", "b": "drawn"}
-    fig.suptitle(f"PDX pseudo-count sensitivity: {style.pair_title(pair)}", fontsize=style.FONT_SIZE + 1)
+    fig.suptitle(f"PDX pseudo-count sensitivity: {subject.title}", fontsize=style.FONT_SIZE + 1)
     return fig, status

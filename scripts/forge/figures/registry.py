@@ -1,13 +1,16 @@
 """Which figures exist, which tables each reads, and which paper panels it draws.
 
-A figure is a function ``draw(tables, name) -> (Figure, panels)`` registered with :func:`register`:
+A figure is a function ``draw(tables, subject) -> (Figure, panels)`` registered with :func:`register`:
 
 * ``tables``: a dict of the DataFrames named in the figure's ``tables`` (keys of :data:`TABLES`),
   read from the files the workflow wrote. Keys ending in ``@pairs`` are the per-pair table of every
   pair, concatenated, with a ``pair`` column first.
-* ``name``: the pair (scope ``pair``), ``all_pairs`` (scope ``pairs``), or ``<cohort>__<pair>``
-  (scope ``validation``).
+* ``subject``: what the figure is drawn for (:class:`FigureSubject`): the ``name`` wildcard (the pair,
+  ``all_pairs``, or ``<cohort>__<pair>``), the pair's record (target, drug, control flag; never
+  recovered from the name), the validation cohort and its drug, and every selected pair.
 * ``panels``: for every panel letter of the spec, ``"drawn"`` or the reason it could not be drawn.
+
+Captions are templates filled from the subject by :func:`caption_text`.
 
 The figure rules write ``results/<run>/figures/<figure>/<name>.{png,pdf}`` and one index row per panel;
 ``results/<run>/figures/index.tsv`` maps paper figure and panel → file → the tables it was drawn from.
@@ -15,6 +18,7 @@ The figure rules write ``results/<run>/figures/<figure>/<name>.{png,pdf}`` and o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -22,6 +26,7 @@ from typing import Callable
 import pandas as pd
 
 from forge.io import read_tsv_or_empty
+from forge.modelling.pairs import Pair
 
 #: Table key → path pattern ({pair}, {cohort}); every table is a TSV the workflow wrote.
 TABLES: dict[str, str] = {
@@ -88,7 +93,8 @@ class FigureSpec:
     panels : dict
         Panel letter → (paper figure and panel, what it shows), e.g. ``{"b": ("Fig. 2b", "split sizes")}``.
     caption : str
-        Report caption (reStructuredText); ``{name}`` is replaced by the pair or cohort.
+        Report caption (reStructuredText), a template of :func:`caption_text`: ``{pair}``,
+        ``{target}``, ``{drug}``, ``{cohort_drug}``, ``{cohort_models}``, ``{cohort_note}``.
     draw : callable
     cohorts : tuple of str
         Validation figures only: the cohorts they are drawn for.
@@ -120,6 +126,111 @@ def register(name: str, scope: str, tables: tuple[str, ...], panels: dict[str, t
         return draw
 
     return decorate
+
+
+#: Validation cohorts as captions and titles name them.
+COHORT_TITLES = {"tahoe": "Tahoe-100M", "pdx": "PDX (Gao 2015)"}
+
+
+@dataclass(frozen=True)
+class FigureSubject:
+    """What one figure job draws.
+
+    Attributes
+    ----------
+    name : str
+        The ``name`` wildcard: the pair's name, ``all_pairs``, or ``<cohort>__<pair>``.
+    pair : Pair or None
+        The pair drawn (scopes ``pair`` and ``validation``); None for ``all_pairs``.
+    pairs : tuple of Pair
+        Every selected pair, in the order of the pairs table.
+    cohort : str
+        The validation cohort (``tahoe``, ``pdx``), else ``""``.
+    cohort_drug : str
+        The drug the validation cohort was treated with (``tahoe.drug``, ``pdx.treatment``), else ``""``.
+    cohort_models : str
+        What the validation cohort's samples are ('Gao et al. 2015 NSCLC PDX models'), else ``""``.
+    """
+
+    name: str
+    pair: Pair | None = None
+    pairs: tuple[Pair, ...] = ()
+    cohort: str = ""
+    cohort_drug: str = ""
+    cohort_models: str = ""
+
+    @property
+    def title(self) -> str:
+        """The pair's title ('EGFR–erlotinib'), or the name when no pair is drawn."""
+        return self.pair.title if self.pair is not None else self.name
+
+    def pair_named(self, name: str) -> Pair | None:
+        """The record of the selected pair ``name`` (None for a name not in the pairs table)."""
+        return next((p for p in self.pairs if p.name == name), None)
+
+    def title_of(self, name: str) -> str:
+        """Title of the pair ``name`` (the name itself if it is not a selected pair)."""
+        pair = self.pair_named(name)
+        return pair.title if pair is not None else name
+
+    @property
+    def controls(self) -> set[str]:
+        """Names of the negative-control pairs."""
+        return {p.name for p in self.pairs if p.control}
+
+
+def validation_cohorts(tahoe_drug: str, pdx_treatment: str, pdx_tumour_type: str) -> dict[str, dict[str, str]]:
+    """The validation cohorts' drug and models, from the configuration (``tahoe.drug``,
+    ``pdx.treatment``, ``pdx.tumour_type``), as :func:`figure_subject` takes them."""
+    return {"tahoe": {"drug": tahoe_drug, "models": "Tahoe-100M cell lines"},
+            "pdx": {"drug": pdx_treatment, "models": f"Gao et al. 2015 {pdx_tumour_type} PDX models"}}
+
+
+def figure_subject(spec: FigureSpec, name: str, pairs: dict[str, Pair],
+                   cohorts: dict[str, dict[str, str]] | None = None) -> FigureSubject:
+    """The subject of the figure ``spec`` drawn for the wildcard ``name``, from the selected pairs
+    (:func:`forge.modelling.pairs.read_selected_pairs`) and the validation cohorts
+    (:func:`validation_cohorts`)."""
+    cohort, pair_name = (name.split("__", 1) if spec.scope == "validation" else ("", name))
+    pair = None
+    if spec.scope != "pairs":
+        if pair_name not in pairs:
+            raise ValueError(f"figure {spec.name}: {pair_name!r} is not a selected pair ({', '.join(pairs)})")
+        pair = pairs[pair_name]
+    settings = (cohorts or {}).get(cohort, {})
+    return FigureSubject(name, pair, tuple(pairs.values()), cohort, settings.get("drug", ""),
+                         settings.get("models", ""))
+
+
+def rst_escaped(text: str) -> str:
+    """``text`` as reStructuredText shows it literally (a pair named ``X_`` is not a link target)."""
+    return re.sub(r"([\\`*_])", r"\\\1", text)
+
+
+def caption_text(spec: FigureSpec, subject: FigureSubject, rst: bool = False) -> str:
+    """The figure's caption for this subject (reStructuredText): the template's fields filled from the
+    pair record and the cohort, so a caption never names another pair's target, drug or treatment.
+
+    ``{pair}`` the pair's title (with "negative control" for a control), ``{target}``, ``{drug}``
+    (lower case), ``{cohort_drug}`` the validation cohort's treatment (lower case), ``{cohort_models}``
+    what its samples are, ``{cohort_note}`` a sentence
+    when that treatment is not the pair's drug (the pair is then scored on another drug's cohort).
+    With ``rst``, the filled-in values are escaped for reStructuredText.
+    """
+    pair = subject.pair
+    fields = dict(pair=subject.title, target="the target", drug="the drug", cohort_drug=subject.cohort_drug.lower() or "the drug",
+                  cohort_models=subject.cohort_models or "the cohort's samples", cohort_note="")
+    if pair is not None:
+        fields.update(pair=pair.title + (" (negative control)" if pair.control else ""), target=pair.target,
+                      drug=pair.drug.lower())
+        drugs = {d.casefold() for d in (pair.drug, *pair.extra_drugs)}
+        if subject.cohort_drug and subject.cohort_drug.casefold() not in drugs:
+            fields["cohort_note"] = (f" The cohort was treated with {subject.cohort_drug.lower()}, not with "
+                                     f"{pair.drug.lower()}: the pair is scored here as a comparison, and its "
+                                     "tests are not evidence for its own drug.")
+    if rst:  # names from the user's tables, escaped where the caption is rendered as rst
+        fields = {key: rst_escaped(value) for key, value in fields.items()}
+    return spec.caption.format(**fields)
 
 
 def table_paths(spec: FigureSpec, name: str, pairs: list[str], root: str = "results") -> dict[str, list[str]]:
@@ -192,6 +303,7 @@ def figure_names(spec: FigureSpec, pairs: list[str], validation_pairs: dict[str,
 
 
 def paper_figure(spec: FigureSpec) -> str:
-    """Report category of a figure: its paper figure ('Fig. 2', 'Supplementary')."""
+    """Report category of a figure: its paper figure ('Fig. 2', 'Fig. S (supplementary)')."""
     first = next(iter(spec.panels.values()))[0]
-    return "Supplementary" if first.lower().startswith("supp") else first.split(" ")[0] + " " + first.split(" ")[1].rstrip("abcdefghijklmnop,–-")
+    # 'Fig. S' sorts after 'Fig. 6' in the report's menu (categories are sorted by name)
+    return "Fig. S (supplementary)" if first.lower().startswith("supp") else first.split(" ")[0] + " " + first.split(" ")[1].rstrip("abcdefghijklmnop,–-")

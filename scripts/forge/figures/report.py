@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from forge.modelling.pairs import Pair
+
 #: Packages whose versions the provenance table lists.
 PACKAGES = ("snakemake", "numpy", "scipy", "pandas", "pyarrow", "anndata", "scikit-learn", "pylimma",
             "pydeseq2", "statsmodels", "dynamicTreeCut", "gseapy", "matplotlib", "seaborn", "umap-learn",
@@ -70,12 +72,12 @@ def versions() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["component", "version"])
 
 
-def paper_context(name: str, pairs: pd.DataFrame) -> str:
-    """Where the paper shows a per-pair figure of this pair (the same panels, another pair)."""
-    pair = name.split("__")[-1]
-    row = pairs[pairs["name"] == pair]
-    if len(row) and str(row["control"].iloc[0]).lower() == "true":
+def paper_context(pair: Pair | None) -> str:
+    """Where the paper shows a per-pair figure of this pair (the same panels, another pair); empty for
+    figures across pairs (``pair`` None) and pairs the paper does not show."""
+    if pair is None:
+        return ""
+    if pair.control:
         return "Supplementary: negative-control panels"
-    target = pair.split("_")[0]
     return {"NAMPT": "Fig. 6d–n (NAMPT–daporinad panel set)", "BRAF": "Supplementary: BRAF–dabrafenib panels",
-            "EGFR": "main figures (EGFR–erlotinib)"}.get(target, "")
+            "EGFR": "main figures (EGFR–erlotinib)"}.get(pair.target, "")

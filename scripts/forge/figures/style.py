@@ -167,11 +167,5 @@ def save_figure(fig: plt.Figure, png: str | os.PathLike, pdf: str | os.PathLike 
     plt.close(fig)
 
 
-def pair_title(pair: str) -> str:
-    """'EGFR_ERLOTINIB' → 'EGFR–erlotinib'."""
-    target, _, drug = pair.partition("_")
-    return f"{target}–{drug.lower()}" if drug else pair
-
-
 def figure_path(root: str | os.PathLike, figure: str, name: str, suffix: str) -> Path:
     return Path(root) / figure / f"{name}.{suffix}"

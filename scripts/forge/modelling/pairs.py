@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -158,13 +159,85 @@ def auto_pairs(
     return kept.reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class Pair:
+    """One modelled drug-target pair: the record every later step is handed (never its name split).
+
+    Attributes
+    ----------
+    name : str
+        The pair's name (``results/<run>/pairs/<name>/``); any name the pairs table allows.
+    target : str
+        Gene symbol of the target (a column of the dependency matrix).
+    drug : str
+        The drug (a column of the response matrix; may contain ``_``).
+    extra_drugs : tuple of str
+        Further drugs of the same target (multi-drug model).
+    control : bool
+        A negative-control pair.
+    """
+
+    name: str
+    target: str
+    drug: str
+    extra_drugs: tuple[str, ...] = ()
+    control: bool = False
+
+    @property
+    def title(self) -> str:
+        """How figures and captions name the pair: 'EGFR–erlotinib'; a custom name is kept in front
+        ('egfr-main: EGFR–erlotinib') so two pairs of the same target and drug stay apart."""
+        title = f"{self.target}–{self.drug.lower()}"
+        return title if self.name == f"{self.target}_{self.drug}" else f"{self.name}: {title}"
+
+    @property
+    def dependency_output(self) -> str:
+        """Output column of the target's dependency (``EGFR_dependency``)."""
+        return f"{self.target}_dependency"
+
+    @property
+    def ic50_output(self) -> str:
+        """Output column of the drug's IC50 (``ERLOTINIB_ic50``)."""
+        return f"{self.drug}_ic50"
+
+    def as_dict(self) -> dict:
+        """The record as a dict (``extra_drugs`` as a list), as the modelling steps take it."""
+        return dict(name=self.name, target=self.target, drug=self.drug, extra_drugs=list(self.extra_drugs),
+                    control=self.control)
+
+
+def read_selected_pairs(path: str | Path) -> dict[str, Pair]:
+    """The selected pairs (``results/<run>/pairs.tsv``, written by rule select_pairs), by name, in the
+    table's order. The one reader of that table: every step that needs a pair's target, drug or
+    control flag takes its :class:`Pair` from here.
+    """
+    try:
+        table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except (pd.errors.EmptyDataError, FileNotFoundError) as err:
+        raise InputFormatError(f"{path}: cannot read the selected pairs ({err})") from err
+    return pairs_from_frame(table, str(path))
+
+
+def pairs_from_frame(table: pd.DataFrame, source: str = "pairs table") -> dict[str, Pair]:
+    """The :class:`Pair` records of a selected-pairs table already in memory (columns ``PAIR_COLUMNS``;
+    ``control`` true/false in any case, ``extra_drugs`` comma-separated), by name, in the table's order."""
+    missing = [c for c in PAIR_COLUMNS if c not in table.columns]
+    if missing:
+        raise InputFormatError(f"{source}: missing column(s) {missing}; expected {PAIR_COLUMNS} (written by select_pairs)")
+    pairs = {}
+    for i, row in enumerate(table[PAIR_COLUMNS].itertuples(index=False), start=2):
+        control = str(row.control).strip().lower()
+        if control not in ("true", "false"):
+            raise InputFormatError(f"{source}: row {i}, column 'control': {row.control!r} is not True/False")
+        extra = "" if pd.isna(row.extra_drugs) else str(row.extra_drugs)
+        pairs[str(row.name)] = Pair(str(row.name), str(row.target), str(row.drug),
+                                    tuple(d for d in extra.split(",") if d), control == "true")
+    return pairs
+
+
 def pair_record(pairs_table_path: str | Path, name: str) -> dict:
     """One pair of the selected-pairs table as a dict (``extra_drugs`` as a list)."""
-    table = pd.read_csv(pairs_table_path, sep="\t", dtype={"extra_drugs": str}, keep_default_na=False)
-    rows = table[table["name"] == name]
-    if rows.empty:
+    pairs = read_selected_pairs(pairs_table_path)
+    if name not in pairs:
         raise InputFormatError(f"{pairs_table_path}: pair {name!r} not found")
-    record = rows.iloc[0].to_dict()
-    record["extra_drugs"] = [d for d in str(record.get("extra_drugs", "")).split(",") if d]
-    record["control"] = str(record["control"]).lower() == "true"
-    return record
+    return pairs[name].as_dict()
