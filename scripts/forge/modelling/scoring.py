@@ -110,9 +110,9 @@ def _symbols(labels) -> set[str]:
     return {s for s in symbols if s is not None}
 
 
-def check_orientation(frame: pd.DataFrame, model: ForgeModel, source: str | Path) -> None:
+def check_orientation(frame: pd.DataFrame, model_genes: list[str], source: str | Path) -> None:
     """Refuse a matrix with the genes as rows (the model's genes among the row ids, not the columns)."""
-    genes = set(model.genes)
+    genes = set(model_genes)
     in_columns = len(genes & set(frame.columns))
     in_rows = len(genes & _symbols(frame.index))
     if in_rows > in_columns:
@@ -180,22 +180,27 @@ def prepare_expression(frame: pd.DataFrame, kind: str, source: str) -> pd.DataFr
     return expression
 
 
-def check_scale(model: ForgeModel, expression: pd.DataFrame, source: str | Path) -> float:
+def check_scale(model_genes: list[str], gene_mean: np.ndarray, gene_sd: np.ndarray, expression: pd.DataFrame,
+                source: str | Path) -> float:
     """The median |z| of the model genes under the model's training scaling; refused far off that scale.
 
-    Returns the median |z| (about 0.67 for profiles like the training ones). Above
-    :data:`MAX_MEDIAN_ABS_Z` the matrix is refused (raw counts or linear values given as
-    normalised expression); above :data:`WARN_MEDIAN_ABS_Z` a warning is logged.
+    ``gene_mean`` and ``gene_sd`` are the training scaling of ``model_genes`` (a model's, or a
+    weight table's training_mean / training_sd). Returns the median |z| (about 0.67 for profiles
+    like the training ones). Above :data:`MAX_MEDIAN_ABS_Z` the matrix is refused (raw counts or
+    linear values given as normalised expression); above :data:`WARN_MEDIAN_ABS_Z` a warning is
+    logged. Only meaningful for training scaling (a cohort z-scored within itself has no such scale).
     """
-    present = [g for g in model.genes if g in expression.columns]
+    present = [g for g in model_genes if g in expression.columns]
     if not present:
         return float("nan")  # no gene in common: refused, with the names, by the model
-    index = [model.genes.index(g) for g in present]
+    index = [model_genes.index(g) for g in present]
+    gene_mean, gene_sd = np.asarray(gene_mean)[index], np.asarray(gene_sd)[index]
     values = expression[present].to_numpy(dtype=np.float64)
-    z = np.abs((values - model.gene_mean[index]) / model.gene_sd[index])
+    with np.errstate(invalid="ignore"):
+        z = np.abs((values - gene_mean) / gene_sd)
     median = float(np.nanmedian(z)) if np.isfinite(z).any() else float("nan")
-    training_range = (f"the model's training expression has gene means {np.min(model.gene_mean[index]):.3g} to "
-                      f"{np.max(model.gene_mean[index]):.3g}; this file's values span "
+    training_range = (f"the model's training expression has gene means {np.min(gene_mean):.3g} to "
+                      f"{np.max(gene_mean):.3g}; this file's values span "
                       f"{np.nanmin(values):.3g} to {np.nanmax(values):.3g}")
     if median > MAX_MEDIAN_ABS_Z:
         raise InputFormatError(
@@ -220,9 +225,9 @@ def score_expression(model: ForgeModel, expression: pd.DataFrame, max_missing_fr
     return table.reset_index(), missing
 
 
-def check_finite(model: ForgeModel, expression: pd.DataFrame, source: str | Path) -> None:
+def check_finite(model_genes: list[str], expression: pd.DataFrame, source: str | Path) -> None:
     """Refuse a missing or infinite value in a model gene, naming the sample and the gene."""
-    present = [g for g in model.genes if g in expression.columns]
+    present = [g for g in model_genes if g in expression.columns]
     values = expression[present].to_numpy(dtype=np.float64)
     bad = ~np.isfinite(values)
     if bad.any():
@@ -232,6 +237,23 @@ def check_finite(model: ForgeModel, expression: pd.DataFrame, source: str | Path
             f"({int(bad.sum())} missing or infinite value(s) in model genes); expected a number in every cell of "
             "the model's genes (a gene missing for every sample can be left out of the file instead)"
         )
+
+
+def warn_missing_genes(missing: pd.DataFrame, gene_weights: np.ndarray, max_missing_fraction: float,
+                       source: str | Path, shown: int = 30) -> None:
+    """Log (forge-score: on the terminal) how many and which model genes a scored file lacks.
+
+    ``missing`` has columns gene and benefit_weight; ``gene_weights`` are every model gene's
+    weights, for the share of the model's total |weight| the missing genes carry.
+    """
+    total = float(np.abs(gene_weights).sum())
+    share = float(np.abs(missing["benefit_weight"]).sum()) / total if total > 0 else float("nan")
+    names = ", ".join(missing["gene"].astype(str).head(shown))
+    more = f" and {len(missing) - shown} more" if len(missing) > shown else ""
+    n_genes = len(gene_weights)
+    log.warning("%s: %d of the model's %d genes are missing (%.1f%%; limit %.0f%%), set to their training mean "
+                "(z = 0); they carry %.1f%% of the model's total |benefit weight|: %s%s", source, len(missing),
+                n_genes, 100 * len(missing) / n_genes, 100 * max_missing_fraction, 100 * share, names, more)
 
 
 def score_file(
@@ -248,10 +270,10 @@ def score_file(
     """
     model = load_model(resolve_model_dir(model_path))
     frame = read_expression(expression_path)
-    check_orientation(frame, model, expression_path)
+    check_orientation(frame, model.genes, expression_path)
     expression = prepare_expression(frame, kind, str(expression_path))
-    check_scale(model, expression, expression_path)
-    check_finite(model, expression, expression_path)
+    check_scale(model.genes, model.gene_mean, model.gene_sd, expression, expression_path)
+    check_finite(model.genes, expression, expression_path)
     try:
         table, missing = score_expression(model, expression, max_missing_fraction)
     except InputFormatError as err:
@@ -263,12 +285,6 @@ def score_file(
     if not np.isfinite(table["benefit_score"]).all():
         raise InputFormatError(f"{expression_path}: scores are not finite; check the values")
     if len(missing):
-        weights = np.abs(model.benefit_weights() if len(model.targets) > 1 else model.W @ model.heads[:, 0])
-        share = float(np.abs(missing["benefit_weight"]).sum() / weights.sum()) if weights.sum() > 0 else float("nan")
-        shown = ", ".join(missing["gene"].head(30))
-        more = f" and {len(missing) - 30} more" if len(missing) > 30 else ""
-        log.warning("%s: %d of the model's %d genes are missing (%.1f%%; limit %.0f%%), set to their training "
-                    "mean (z = 0); they carry %.1f%% of the model's total |benefit weight|: %s%s",
-                    expression_path, len(missing), len(model.genes), 100 * len(missing) / len(model.genes),
-                    100 * max_missing_fraction, 100 * share, shown, more)
+        gene_weights = model.benefit_weights() if len(model.targets) > 1 else model.W @ model.heads[:, 0]
+        warn_missing_genes(missing, gene_weights, max_missing_fraction, expression_path)
     return table, missing
