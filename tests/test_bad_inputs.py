@@ -1153,7 +1153,7 @@ def test_de_with_too_small_groups_is_written_as_skipped_with_the_reason(case: st
     expression = pd.DataFrame(rng.normal(5, 1, (n, 20)), index=samples, columns=[f"G{j}" for j in range(20)])
     clusters = pd.DataFrame({"sample": samples, "sensitive": make_sensitive(n), "lineage": ["A", "B"] * (n // 2)})
     scores = pd.Series(make_scores(n), index=samples)
-    settings = dict(lineage_covariate=False, log2fc=1.0, adj_p=0.05, top_n=200)
+    settings = dict(lineage_covariate=False, min_lineage_size=3, log2fc=1.0, adj_p=0.05, top_n=200)
     tables, summary = de_pair(clusters, scores, "benefit_score", expression, None, settings)
     row = summary.set_index("contrast").loc[skipped]
     assert row["status"] == "skipped" and re.search(reason, row["notes"]), row["notes"]
