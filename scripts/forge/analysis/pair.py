@@ -120,7 +120,7 @@ def de_contrasts(clusters: pd.DataFrame, score_column: str, scores: pd.Series) -
     description = "pooled sensitive clusters vs all other analysed samples"
     if sensitive.all():
         contrasts.append(("sensitive_clusters", description, "every analysed sample is in a sensitive cluster"))
-    elif min(int(sensitive.sum()), int((~sensitive).sum())) < MIN_DE_GROUP:
+    elif sensitive.any() and min(int(sensitive.sum()), int((~sensitive).sum())) < MIN_DE_GROUP:
         contrasts.append(("sensitive_clusters", description,
                           f"{int(sensitive.sum())} sample(s) in sensitive clusters and {int((~sensitive).sum())} "
                           f"other(s); at least {MIN_DE_GROUP} per group are needed"))
