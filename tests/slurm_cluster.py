@@ -21,6 +21,8 @@ from pathlib import Path
 
 DAEMONS = ("munged", "slurmctld", "slurmd")
 APT_PACKAGES = ("slurm-wlm", "munge")
+# How long slurmctld keeps a finished job (without accounting, squeue is the only record of it).
+MIN_JOB_AGE_SECONDS = 86_400
 
 
 class SlurmUnavailable(RuntimeError):
@@ -169,8 +171,10 @@ class LocalSlurm:
                     "SelectTypeParameters=CR_Core_Memory",
                     "SchedulerType=sched/backfill",
                     "SchedulerParameters=sched_interval=2",
-                    # finished jobs stay visible to `squeue --states=all` (the profile's status command)
-                    "MinJobAge=600",
+                    # finished jobs stay visible to `squeue --states=all` (the profile's status command,
+                    # and the test's check of every job) for a day, far beyond any test run: with
+                    # MinJobAge=600 a run slowed by a loaded machine saw its first jobs purged
+                    f"MinJobAge={MIN_JOB_AGE_SECONDS}",
                     "ReturnToService=2",
                     "SlurmctldTimeout=30",
                     "SlurmdTimeout=30",

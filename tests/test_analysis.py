@@ -228,10 +228,13 @@ def test_sensitive_cluster_rule() -> None:
 
 
 def test_de_contrasts_skip_when_no_cluster_is_sensitive() -> None:
-    clusters = pd.DataFrame({"sample": list("abcd"), "sensitive": [False] * 4})
-    contrasts = de_contrasts(clusters, "benefit_score", pd.Series([1.0, 2.0, 3.0, 4.0], index=list("abcd")))
+    clusters = pd.DataFrame({"sample": list("abcdef"), "sensitive": [False] * 6})
+    contrasts = de_contrasts(clusters, "benefit_score", pd.Series([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], index=list("abcdef")))
     assert isinstance(contrasts[0], tuple) and "no cluster" in contrasts[0][2]
-    assert contrasts[1].case.tolist() == [False, False, True, True]
+    assert contrasts[1].case.tolist() == [False, False, False, True, True, True]
+    # a median split into 2 and 2 is below the smallest DE group (3): skipped with the reason
+    four = de_contrasts(clusters.iloc[:4], "benefit_score", pd.Series([1.0, 2.0, 3.0, 4.0], index=list("abcd")))
+    assert isinstance(four[1], tuple) and "leaves 2 high and 2 low" in four[1][2]
 
 
 # ------------------------------------------------------------------ embeddings

@@ -895,3 +895,326 @@ def test_an_unusable_library_or_list_gives_a_not_tested_row_with_the_reason(demo
     row = table.iloc[0]
     assert row["status"] == status and re.search(reason, row["reason"]), row["reason"]
     assert not row["significant"] and np.isnan(row["p_value"])
+
+
+# ============================================================================ issue 26: wrong kinds and degenerate results
+# (non-integer counts, filters that leave no gene, counts given as expression and the reverse, the
+# scoring command as a new user meets it, and stages that would otherwise write a plausible-looking
+# empty or degenerate result)
+
+def _voom_rule(tmp_path: Path, counts: pd.DataFrame, universe: list[str] | None) -> SimpleNamespace:
+    import runpy
+
+    write_parquet_matrix(counts, tmp_path / "counts.parquet")
+    universe_path = ""
+    if universe is not None:
+        universe_path = str(tmp_path / "universe.txt")
+        Path(universe_path).write_text("".join(f"{g}\n" for g in universe), encoding="utf-8")
+    smk = SimpleNamespace(
+        input=SimpleNamespace(counts=str(tmp_path / "counts.parquet")),
+        output=SimpleNamespace(expression=str(tmp_path / "expression.parquet"),
+                               weights=str(tmp_path / "weights.parquet"), dropped_genes=str(tmp_path / "dropped.tsv")),
+        params=SimpleNamespace(gene_universe=universe_path), log=[str(tmp_path / "voom.log")])
+    adapter = runpy.run_path(str(REPO / "workflow/scripts/voom_expression.py"), run_name="voom_expression_adapter")
+    return SimpleNamespace(smk=smk, main=adapter["main"])
+
+
+VOOM_FILTERS = {
+    # name: (universe from the counts' genes, expected message)
+    "a universe sharing no gene": (lambda genes: [f"NOT{g}" for g in genes[:50]],
+                                   r"universe.txt \(normalisation.gene_universe\): its 50 symbols .* share 0 gene\(s\) "
+                                   r"with the \d+ genes of .*counts.parquet .*voom needs at least 2.*leave "
+                                   r"normalisation.gene_universe empty"),
+    "a universe in lower case": (lambda genes: [g.lower() for g in genes[:50]],
+                                 r"share 0 gene\(s\) .*50 of its symbols match a gene in another letter case"),
+    "a universe sharing one gene": (lambda genes: genes[:1] + ["NOTAGENE"],
+                                    r"its 2 symbols .* share 1 gene\(s\)"),
+}
+
+
+@pytest.mark.parametrize("case", list(VOOM_FILTERS))
+def test_a_gene_filter_that_leaves_no_gene_fails_at_voom_naming_file_and_key(demo: SimpleNamespace, tmp_path: Path,
+                                                                              case: str) -> None:
+    make_universe, expected = VOOM_FILTERS[case]
+    counts = demo.cohort.counts
+    rule = _voom_rule(tmp_path, counts, make_universe([str(g) for g in counts.columns]))
+    with pytest.raises(InputFormatError, match=expected):
+        rule.main(rule.smk)
+    assert not any(Path(p).exists() for p in vars(rule.smk.output).values())  # nothing written
+    # the same counts with a universe of half the genes: voom runs, the rest reported as dropped
+    half = [str(g) for g in counts.columns[::2]]
+    rule = _voom_rule(tmp_path / "half", counts, half)
+    rule.main(rule.smk)
+    dropped = pd.read_csv(rule.smk.output.dropped_genes, sep="\t")
+    assert sorted(dropped["gene"]) == sorted(str(g) for g in counts.columns[1::2])
+
+
+def test_voom_low_expression_filter_and_too_few_samples_name_the_setting() -> None:
+    from forge.normalise import voom_with_filters
+
+    counts = pd.DataFrame(np.arange(1, 41, dtype=float).reshape(4, 10), index=[f"S{i}" for i in range(4)],
+                          columns=[f"G{j}" for j in range(10)])
+    with pytest.raises(InputFormatError, match=r"counts.parquet: the low-expression filter \(min_count = 1000 reads in "
+                                               r"min_samples = 2 samples\) keeps 0 of 10 genes"):
+        voom_with_filters(counts, min_count=1000, min_samples=2, counts_source="counts.parquet")
+    with pytest.raises(InputFormatError, match=r"counts.parquet: 1 sample\(s\) × 10 gene\(s\); voom needs at least 2 "
+                                               "samples"):
+        voom_with_filters(counts.iloc[:1], counts_source="counts.parquet")
+
+
+def test_a_non_integer_count_is_rounded_only_when_asked_and_reported(demo: SimpleNamespace, tmp_path: Path) -> None:
+    name = "OmicsExpressionRNASeQCGeneCountProfile.csv"
+    path = _edit_csv(demo.raw / name, tmp_path / name, _set(4, 2, "1307.5"))
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    profile, gene = rows[4][0], rows[0][2].split(" (")[0]
+    # refused by default (the REFUSED table has the message); rounded (half to even) and reported when asked
+    counts, report = parsers.read_counts_matrix(path, non_integer="round")
+    original, _ = parsers.read_counts_matrix(demo.raw / name)
+    assert counts.loc[profile, gene] == 1308.0
+    pd.testing.assert_frame_equal(counts.drop(columns=gene), original.drop(columns=gene))
+    rounded = report[report["reason"] == "non_integer_count_rounded"]
+    assert rounded["item"].tolist() == [gene] and rounded["source"].tolist() == [name]
+    assert "1 value(s) rounded" in rounded["detail"].iloc[0] and f"ProfileID {profile}: 1307.5" in rounded["detail"].iloc[0]
+    inputs = [tmp_path / name] + [demo.raw / n for n in ("OmicsProfiles.csv", "Model.csv", "CRISPRGeneDependency.csv",
+                                                       "creammist_ic50.csv", "drug_targets.csv",
+                                                       "creammist_cell_lines.csv", "symbol_synonyms.csv")]
+    with pytest.raises(InputFormatError, match=rf"{name}: column '{gene}', ProfileID '{profile}': non-integer count "
+                                               r"1307.5 \(1 non-integer value\(s\) in 1 gene\(s\)\).*"
+                                               r"data.non_integer_counts: round"):
+        build_cohort(*inputs)
+    cohort = build_cohort(*inputs, non_integer_counts="round")
+    assert "non_integer_count_rounded" in set(cohort.dropped["reason"])
+    with pytest.raises(ValueError, match="non_integer must be one of"):
+        parsers.read_counts_matrix(path, non_integer="truncate")
+
+
+REFUSED["count matrix: a non-integer count"] = (
+    "OmicsExpressionRNASeQCGeneCountProfile.csv", parsers.read_counts_matrix, _set(4, 2, "1307.5"),
+    r"column 'DG\d+', ProfileID 'PR-\w+': non-integer count 1307.5 .*expected raw read counts \(whole numbers\)")
+PREPARED_REFUSED["expression that is raw counts"] = (
+    "expression", lambda e: np.rint(2 ** e).astype(np.int64),
+    r"the expression looks like raw counts \(whole numbers >= 0 up to \d+\); a prepared cohort is used without voom")
+
+
+def _cohort_inputs(demo: SimpleNamespace, tmp_path: Path, **replaced: Path) -> list[Path]:
+    names = dict(counts="OmicsExpressionRNASeQCGeneCountProfile.csv", profiles="OmicsProfiles.csv", models="Model.csv",
+                 dependency="CRISPRGeneDependency.csv", ic50="creammist_ic50.csv", drug_targets="drug_targets.csv",
+                 creammist="creammist_cell_lines.csv", synonyms="symbol_synonyms.csv")
+    return [replaced.get(key, demo.raw / name) for key, name in names.items()]
+
+
+def _rename_cell_lines(demo: SimpleNamespace, tmp_path: Path) -> dict:
+    ic50 = pd.read_csv(demo.raw / "creammist_ic50.csv")
+    ic50.columns = [ic50.columns[0]] + [f"UNKNOWN-{i}" for i in range(ic50.shape[1] - 1)]
+    ic50.to_csv(tmp_path / "ic50.csv", index=False)
+    return dict(ic50=tmp_path / "ic50.csv")
+
+
+def _dependency_of_other_models(demo: SimpleNamespace, tmp_path: Path) -> dict:
+    """Dependency only for models without an IC50: no cell line has all three."""
+    dependency = pd.read_csv(demo.raw / "CRISPRGeneDependency.csv", index_col=0)
+    dependency = dependency.loc[~dependency.index.isin(demo.cohort.response.index)]
+    assert len(dependency) > 0
+    dependency.to_csv(tmp_path / "dependency.csv")
+    return dict(dependency=tmp_path / "dependency.csv")
+
+
+def _profiles_of_unknown_models(demo: SimpleNamespace, tmp_path: Path) -> dict:
+    profiles = pd.read_csv(demo.raw / "OmicsProfiles.csv")
+    profiles["ModelID"] = [f"ACH-9{i:05d}" for i in range(len(profiles))]
+    profiles.to_csv(tmp_path / "profiles.csv", index=False)
+    return dict(profiles=tmp_path / "profiles.csv")
+
+
+DEGENERATE_COHORTS = {
+    # name: (replaced inputs, expected)
+    "no IC50 cell line maps to a model": (_rename_cell_lines, r"ic50.csv: none of its \d+ cell lines maps to a DepMap "
+                                                              r"model of .*Model.csv"),
+    "no cell line has all three": (_dependency_of_other_models, r"no cell line has expression \(.*: \d+\), dependency "
+                                                                r"\(.*dependency.csv: \d+\) and IC50 .* together"),
+    "no count profile of a known model": (_profiles_of_unknown_models, r"no count profile is left after keying by "
+                                                                       r"ModelID"),
+}
+
+
+@pytest.mark.parametrize("case", list(DEGENERATE_COHORTS))
+def test_a_cohort_with_nothing_to_model_is_refused(demo: SimpleNamespace, tmp_path: Path, case: str) -> None:
+    replace, expected = DEGENERATE_COHORTS[case]
+    with pytest.raises(InputFormatError, match=expected):
+        build_cohort(*_cohort_inputs(demo, tmp_path, **replace(demo, tmp_path)))
+
+
+# ---------------------------------------------------------------------------- forge-score as a new user meets it
+
+@pytest.fixture(scope="module")
+def scoring(demo: SimpleNamespace, tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """A model trained on the demo's log2-CPM scale (means and sds of the cohort), its genes and files."""
+    root = tmp_path_factory.mktemp("scoring")
+    counts = demo.cohort.counts.loc[demo.samples]
+    counts.index.name = "sample"
+    expression = np.log2((counts + 0.5).div(counts.sum(axis=1) + 1, axis=0) * 1e6)  # voom's logCPM
+    genes = list(expression.columns[:40])
+    rng = np.random.default_rng(5)
+    model = ForgeModel(genes=genes, gene_mean=expression[genes].mean().to_numpy(),
+                       gene_sd=expression[genes].std().to_numpy(), targets=["EGFR_dependency", "ERLOTINIB_ic50"],
+                       target_mean=np.array([0.3, 2.0]), W=rng.normal(0, 0.3, (40, 3)), heads=rng.normal(0, 1, (3, 2)))
+    model.save(root / "model")
+    expression.round(6).to_csv(root / "expression.csv")
+    counts.astype(np.int64).to_csv(root / "counts.csv")
+    return SimpleNamespace(root=root, model=root / "model", genes=genes, expression=expression.round(6),
+                           counts=counts.astype(np.int64))
+
+
+def _depmap_headers(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.rename(columns={g: f"{g} (ENSG{i:011d})" for i, g in enumerate(frame.columns)}).rename_axis(None)
+
+
+SCORE_CLI = {
+    # name: (file from the scoring fixture, extra arguments, exit status, message regex on stderr)
+    "counts with genes as rows": (lambda s: s.counts.T, ["--counts"], 2,
+                                  r"the matrix looks transposed: 40 of the model's 40 genes are row ids .*expected "
+                                  r"samples as rows and genes as columns"),
+    "expression with genes as rows": (lambda s: s.expression.T, [], 2, r"looks transposed"),
+    "raw counts given as expression": (lambda s: s.counts, [], 2,
+                                       r"the values look like raw counts \(whole numbers >= 0 up to \d+\), not "
+                                       r"normalised .*with --counts"),
+    "linear values given as expression": (lambda s: (2 ** s.expression).round(3), [], 2,
+                                          r"not on the scale of the model's training data: the median \|z\| of the "
+                                          r"model genes is [\d.e+]+ \(about 0.7 expected, refused above 10\)"),
+    "expression given as counts": (lambda s: s.expression, ["--counts"], 2,
+                                   r"gene column '\w+', sample '[\w-]+': (negative|non-integer) count .*without "
+                                   r"--counts"),
+    "fractional counts": (lambda s: s.counts + 0.25, ["--counts"], 2,
+                          r"non-integer count \d+\.25 \(\d+ such values\); raw counts are whole numbers"),
+    "a missing value in a model gene": (lambda s: _cell(s.expression, 2, 3, np.nan), [], 2,
+                                        r"gene column '\w+', sample '[\w-]+': nan \(1 missing or infinite value"),
+    "text in a gene column": (lambda s: _cell(s.expression, 2, 3, "high"), [], 2,
+                              r"gene column '\w+', sample '[\w-]+': non-numeric value 'high'"),
+    "a third of the model genes missing": (lambda s: s.expression.drop(columns=s.genes[:14]), [], 2,
+                                           r"14 of the model's 40 genes are missing from the expression \(more than "
+                                           r"5%\).*raise --max-missing-fraction"),
+    "two genes missing": (lambda s: s.expression.drop(columns=s.genes[3:5]), ["--max-missing-fraction", "0.1"], 0,
+                          r"warning: .*2 of the model's 40 genes are missing \(5.0%; limit 10%\), set to their training "
+                          r"mean \(z = 0\); they carry [\d.]+% of the model's total \|benefit weight\|: \w+, \w+\n"),
+    "DepMap SYMBOL (ENSG) headers": (lambda s: _depmap_headers(s.expression), [], 0, r"^scored \d+ samples"),
+    "two headers with one symbol": (lambda s: _depmap_headers(s.expression).rename(
+        columns=lambda c: c.replace(s.genes[1] + " ", s.genes[0] + " ")), [], 2,
+        r"gene column '\w+ \(ENSG\d+\)': symbol \w+ already taken by column '\w+ \(ENSG\d+\)'"),
+    "an already z-scored matrix": (lambda s: ((s.expression - s.expression.mean()) / s.expression.std()).round(6), [], 0,
+                                   r"warning: .*sits far from the model's training scale"),
+}
+
+
+@pytest.mark.parametrize("case", list(SCORE_CLI))
+def test_score_cli_recognises_wrong_kinds_and_layouts(scoring: SimpleNamespace, tmp_path: Path, case: str) -> None:
+    make, extra, status, expected = SCORE_CLI[case]
+    path = tmp_path / "cohort.csv"
+    make(scoring).to_csv(path)
+    out = tmp_path / "scores.tsv"
+    result = run_score_cli("--model", str(scoring.model), "--expression", str(path), "--out", str(out), *extra)
+    assert result.returncode == status, result.stderr
+    assert re.search(expected, result.stderr + result.stdout, re.S), result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    assert out.exists() == (status == 0)
+
+
+def test_score_cli_reads_depmap_headers_as_the_plain_file_and_warns_by_name(scoring: SimpleNamespace,
+                                                                           tmp_path: Path) -> None:
+    tables = {}
+    for name, frame in (("plain", scoring.expression), ("depmap", _depmap_headers(scoring.expression))):
+        frame.to_csv(tmp_path / f"{name}.csv")
+        result = run_score_cli("--model", str(scoring.model), "--expression", str(tmp_path / f"{name}.csv"),
+                               "--out", str(tmp_path / f"{name}.tsv"))
+        assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+        tables[name] = pd.read_csv(tmp_path / f"{name}.tsv", sep="\t")
+    pd.testing.assert_frame_equal(tables["plain"], tables["depmap"])
+    # the counts of the same cohort, with --counts, score like its voom logCPM
+    result = run_score_cli("--model", str(scoring.model), "--expression", str(scoring.root / "counts.csv"),
+                           "--out", str(tmp_path / "counts.tsv"), "--counts")
+    assert result.returncode == 0, result.stderr
+    from_counts = pd.read_csv(tmp_path / "counts.tsv", sep="\t")
+    np.testing.assert_allclose(from_counts["benefit_score"], tables["plain"]["benefit_score"], atol=1e-4)
+
+
+SCORE_CLI_FAILURES = {
+    # name: (arguments after the model, expected on stderr)
+    "no such expression file": (["--expression", "{tmp}/absent.csv", "--out", "{tmp}/o.tsv"],
+                                r"expression file .*absent.csv not found"),
+    "no such model": (["--expression", "{root}/expression.csv", "--out", "{tmp}/o.tsv", "--model", "{tmp}/nomodel"],
+                      r"no model at .*nomodel"),
+    "output directory missing": (["--expression", "{root}/expression.csv", "--out", "{tmp}/no/dir/o.tsv"],
+                                 r"--out .*o.tsv: the directory .*no/dir does not exist"),
+    "output is a directory": (["--expression", "{root}/expression.csv", "--out", "{tmp}"], r"is a directory"),
+    "fraction out of range": (["--expression", "{root}/expression.csv", "--out", "{tmp}/o.tsv",
+                               "--max-missing-fraction", "5"], r"5 is outside \[0, 1\]"),
+    "a directory as expression": (["--expression", "{tmp}", "--out", "{tmp}/o.tsv"], r"not found"),
+}
+
+
+@pytest.mark.parametrize("case", list(SCORE_CLI_FAILURES))
+def test_every_score_cli_failure_exits_2_with_a_message(scoring: SimpleNamespace, tmp_path: Path, case: str) -> None:
+    arguments, expected = SCORE_CLI_FAILURES[case]
+    arguments = [a.format(tmp=tmp_path, root=scoring.root) for a in arguments]
+    if "--model" not in arguments:
+        arguments = ["--model", str(scoring.model), *arguments]
+    result = run_score_cli(*arguments)
+    assert result.returncode == 2 and re.search(expected, result.stderr), result.stderr
+    # one error line (argparse's usage errors come after the usage text), no traceback
+    assert "Traceback" not in result.stderr
+    assert re.match(r"forge[-_]score: error: ", result.stderr.strip().splitlines()[-1]), result.stderr
+
+
+def test_score_cli_default_missing_fraction_is_the_librarys() -> None:
+    import forge_score
+    from forge.modelling.scoring import DEFAULT_MAX_MISSING_FRACTION
+
+    assert forge_score.DEFAULT_MAX_MISSING_FRACTION == DEFAULT_MAX_MISSING_FRACTION == 0.05
+    assert forge_score.parse_arguments(["--model", "m", "--expression", "e", "--out", "o"]).max_missing_fraction == 0.05
+
+
+# ---------------------------------------------------------------------------- stages that would say nothing
+
+def test_a_constant_output_is_refused_at_pair_preparation(demo: SimpleNamespace) -> None:
+    from forge.modelling.pair_data import check_outputs_vary
+
+    outputs = demo.outputs.copy()
+    train = outputs.index[: len(outputs) // 2]
+    check_outputs_vary(outputs, train, "EGFR_ERLOTINIB")  # varying: accepted
+    outputs.loc[train, "EGFR_dependency"] = 0.0
+    with pytest.raises(InputFormatError, match=r"dependency.parquet: pair EGFR_ERLOTINIB: output EGFR_dependency has "
+                                               rf"the single value 0.0 on all {len(train)} training samples; nothing "
+                                               "to model"):
+        check_outputs_vary(outputs, train, "EGFR_ERLOTINIB", dict(dependency="dependency.parquet"))
+
+
+DE_GROUPS = {
+    # name: (scores of the analysed samples, sensitive flags, which contrast is skipped, reason)
+    "a constant score": (lambda n: np.zeros(n), lambda n: np.arange(n) < n // 3, "score_groups",
+                         r"the median split leaves 0 high and \d+ low sample\(s\) \(1 distinct benefit_score value"),
+    "a score tied but for two samples": (lambda n: np.r_[np.zeros(n - 2), 1.0, 2.0], lambda n: np.arange(n) < n // 3,
+                                         "score_groups", r"leaves 2 high and \d+ low"),
+    "two samples in sensitive clusters": (lambda n: np.arange(n, dtype=float), lambda n: np.arange(n) < 2,
+                                          "sensitive_clusters", r"2 sample\(s\) in sensitive clusters and \d+ "
+                                                                r"other\(s\); at least 3 per group"),
+}
+
+
+@pytest.mark.parametrize("case", list(DE_GROUPS))
+def test_de_with_too_small_groups_is_written_as_skipped_with_the_reason(case: str) -> None:
+    from forge.analysis.pair import de_pair
+
+    make_scores, make_sensitive, skipped, reason = DE_GROUPS[case]
+    n = 30
+    samples = [f"S{i:02d}" for i in range(n)]
+    rng = np.random.default_rng(0)
+    expression = pd.DataFrame(rng.normal(5, 1, (n, 20)), index=samples, columns=[f"G{j}" for j in range(20)])
+    clusters = pd.DataFrame({"sample": samples, "sensitive": make_sensitive(n), "lineage": ["A", "B"] * (n // 2)})
+    scores = pd.Series(make_scores(n), index=samples)
+    settings = dict(lineage_covariate=False, min_lineage_size=3, log2fc=1.0, adj_p=0.05, top_n=200)
+    tables, summary = de_pair(clusters, scores, "benefit_score", expression, None, settings)
+    row = summary.set_index("contrast").loc[skipped]
+    assert row["status"] == "skipped" and re.search(reason, row["notes"]), row["notes"]
+    assert tables[skipped].empty
+    fitted = summary[summary["contrast"] != skipped]
+    assert (fitted["status"] == "fitted").all() and len(tables[fitted["contrast"].iloc[0]]) == 20

@@ -237,7 +237,7 @@ def test_score_cli_bad_input(tmp_path: Path) -> None:
     text.to_csv(tmp_path / "text.csv")
     result = run_cli("--model", str(tmp_path / "m"), "--expression", str(tmp_path / "text.csv"), "--out", str(tmp_path / "o.tsv"))
     assert result.returncode == 2 and "text.csv: " in result.stderr
-    assert "non-numeric values in gene column(s) ['G02']" in result.stderr
+    assert "gene column 'G02', sample " in result.stderr and "non-numeric value 'high'" in result.stderr
     assert not (tmp_path / "o.tsv").exists()
 
     def score(*extra: str, expression: Path | None = None, model_dir: Path | None = None):

@@ -8,6 +8,7 @@ are stopped by their PIDs. The test skips only where SLURM is missing and cannot
 
 from __future__ import annotations
 
+import inspect
 import re
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 import yaml
 
 from conftest import REPO, copy_workflow
-from slurm_cluster import LocalSlurm, SlurmUnavailable, ensure_installed
+from slurm_cluster import MIN_JOB_AGE_SECONDS, LocalSlurm, SlurmUnavailable, ensure_installed
 
 RULE_FILES = sorted((REPO / "workflow/rules").glob("*.smk"))
 
@@ -136,13 +137,47 @@ def test_demo_on_slurm_equals_local_run(slurm_small_run: SimpleNamespace, small_
     # round-off, which differs between processes) until save_figure froze the layout, rounded.
     assert not differ, f"{len(differ)} files differ between the local and the SLURM run: {differ[:10]}"
 
-    # every job was a SLURM job with its own memory request, not the whole node
+    # every job was a SLURM job with its own memory request, not the whole node: each job id that
+    # Snakemake's log names is looked up (sacct needs slurmdbd, which the test cluster does not
+    # run; squeue keeps finished jobs for MinJobAge, set far beyond any run in slurm_cluster.py)
+    submitted = submitted_slurm_job_ids(output)
+    assert len(submitted) >= 15, f"only {len(submitted)} SLURM job ids in Snakemake's log"
+    jobs = slurm_jobs(cluster, submitted)
+    assert set(jobs) == set(submitted), f"jobs unknown to slurmctld: {sorted(set(submitted) - set(jobs))}"
+    assert {state for state, _ in jobs.values()} == {"COMPLETED"}, jobs
+    node_memory = int(re.search(r"RealMemory=(\d+)", cluster.conf.read_text()).group(1))
+    requested = [memory_mb(memory) for _, memory in jobs.values()]
+    assert max(requested) < node_memory / 2, requested
+
+
+def submitted_slurm_job_ids(log: str) -> list[str]:
+    """The SLURM job ids Snakemake's slurm executor reports ("... submitted with SLURM jobid 42 ...")."""
+    return re.findall(r"submitted with SLURM jobid (\d+)", log)
+
+
+def slurm_jobs(cluster: LocalSlurm, ids: list[str]) -> dict[str, tuple[str, str]]:
+    """Job id → (state, requested memory) of those of ``ids`` slurmctld still knows (``squeue --states=all``).
+
+    Every job is listed and then picked by id: ``squeue --jobs`` fails as a whole on one unknown id.
+    """
     queue = subprocess.run(["squeue", "--states=all", "--noheader", "--format=%i|%T|%m"],
                            env=cluster.environment(), capture_output=True, text=True, check=True)
-    jobs = [line.split("|") for line in queue.stdout.split()]
-    assert len(jobs) >= 15 and {state for _, state, _ in jobs} == {"COMPLETED"}
-    node_memory = int(re.search(r"RealMemory=(\d+)", cluster.conf.read_text()).group(1))
-    scale = {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 ** 2}
-    requested = [float(m.group(1)) * scale[m.group(2)]
-                 for m in (re.fullmatch(r"([\d.]+)([KMGT])", memory) for _, _, memory in jobs)]
-    assert max(requested) < node_memory / 2, requested
+    rows = [line.split("|") for line in queue.stdout.split()]
+    return {job: (state, memory) for job, state, memory in rows if job in set(ids)}
+
+
+def memory_mb(text: str) -> float:
+    """squeue's memory field (e.g. ``2000M``, ``1.5G``) in MB."""
+    match = re.fullmatch(r"([\d.]+)([KMGT])", text)
+    assert match, f"unexpected squeue memory field {text!r}"
+    return float(match.group(1)) * {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 ** 2}[match.group(2)]
+
+
+def test_job_ids_are_read_from_the_snakemake_log_and_memory_fields_parsed() -> None:
+    log = ("Job 3 has been submitted with SLURM jobid 18 (log: /x/18.log).\n"
+           "Job 0 has been submitted with SLURM jobid 104 (log: /x/104.log).\nsubmitted with SLURM jobid\n")
+    assert submitted_slurm_job_ids(log) == ["18", "104"]
+    assert [memory_mb(m) for m in ("2000M", "1.5G", "512K")] == [2000.0, 1536.0, 0.5]
+    # finished jobs must outlive any test run (a day; the SLURM run takes minutes)
+    assert MIN_JOB_AGE_SECONDS >= 86_400
+    assert "MinJobAge={MIN_JOB_AGE_SECONDS}" in inspect.getsource(LocalSlurm.write_config)

@@ -18,6 +18,7 @@ __all__ = [
     "filter_genes",
     "filter_low_expression",
     "fit_scaling",
+    "looks_like_counts",
     "voom_intercept_arrays",
     "voom_logcpm",
     "zero_sd_genes",
@@ -338,6 +339,23 @@ def zscore(values: pd.DataFrame, reference_mean: pd.Series, reference_sd: pd.Ser
     return (subset - reference_mean) / reference_sd
 
 
+# Whole numbers >= 0 reaching above this look like raw counts, not log-scale expression
+# (voom log2-CPM stays below ~20; a gene with 100 reads in a 20M library is at log2-CPM 2.3).
+COUNT_LIKE_MAXIMUM = 100.0
+
+
+def looks_like_counts(matrix: pd.DataFrame) -> bool:
+    """Whether a matrix given as normalised expression looks like raw counts.
+
+    True when every finite value is a whole number >= 0 and some exceed
+    :data:`COUNT_LIKE_MAXIMUM` (log-scale expression has fractional values and stays far below).
+    """
+    values = matrix.to_numpy(dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    return bool(finite.size and finite.max() > COUNT_LIKE_MAXIMUM and (finite >= 0).all()
+                and (finite == np.rint(finite)).all())
+
+
 def read_gene_universe(path: str | Path) -> list[str]:
     """Read one gene symbol per line (blank lines and ``#`` comments ignored).
 
@@ -350,13 +368,25 @@ def read_gene_universe(path: str | Path) -> list[str]:
     return genes
 
 
+# voom needs two samples and two genes (a residual sd per gene and a mean-variance trend).
+MIN_VOOM_SAMPLES = 2
+MIN_VOOM_GENES = 2
+
+
 def voom_with_filters(
     counts: pd.DataFrame,
     gene_universe: list[str] | None = None,
     min_count: float = 0,
     min_samples: int = 1,
+    *,
+    counts_source: str = "the counts",
+    universe_source: str = "the gene universe (normalisation.gene_universe)",
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
     """Filter genes, then voom with library sizes from the unfiltered counts.
+
+    A filter that leaves fewer than :data:`MIN_VOOM_GENES` genes, or counts with fewer than
+    :data:`MIN_VOOM_SAMPLES` samples, is refused with :class:`InputFormatError` naming the
+    input and the configuration key (instead of voom's shape error, which names neither).
 
     Parameters
     ----------
@@ -366,6 +396,8 @@ def voom_with_filters(
         Optional allowed symbols.
     min_count, min_samples
         Low-expression filter (see :func:`filter_low_expression`); off by default.
+    counts_source, universe_source
+        How the counts and the gene universe are named in errors (file and configuration key).
 
     Returns
     -------
@@ -374,11 +406,42 @@ def voom_with_filters(
     dropped
         ``{"not_in_universe": [...], "low_expression": [...]}``.
     """
+    if counts.shape[0] < MIN_VOOM_SAMPLES or counts.shape[1] < MIN_VOOM_GENES:
+        raise InputFormatError(
+            f"{counts_source}: {counts.shape[0]} sample(s) × {counts.shape[1]} gene(s); voom needs at least "
+            f"{MIN_VOOM_SAMPLES} samples and {MIN_VOOM_GENES} genes"
+        )
     library_size = counts.sum(axis=1)
     dropped: dict[str, list[str]] = {"not_in_universe": [], "low_expression": []}
     kept = counts
     if gene_universe is not None:
         kept, dropped["not_in_universe"] = filter_genes(kept, gene_universe)
+        if kept.shape[1] < MIN_VOOM_GENES:
+            raise InputFormatError(_universe_overlap_message(counts, gene_universe, kept.shape[1], counts_source,
+                                                             universe_source))
+    before = kept.shape[1]
     kept, dropped["low_expression"] = filter_low_expression(kept, min_count, min_samples)
+    if kept.shape[1] < MIN_VOOM_GENES:
+        raise InputFormatError(
+            f"{counts_source}: the low-expression filter (min_count = {min_count:g} reads in min_samples = "
+            f"{min_samples} samples) keeps {kept.shape[1]} of {before} genes; voom needs at least {MIN_VOOM_GENES}. "
+            "Lower min_count or min_samples"
+        )
     expression, weights = voom_logcpm(kept, library_size=library_size)
     return expression, weights, dropped
+
+
+def _universe_overlap_message(counts: pd.DataFrame, universe: list[str], n_kept: int, counts_source: str,
+                              universe_source: str) -> str:
+    """Why a gene universe left (almost) no gene: the sizes, examples of both and a case mismatch if any."""
+    genes = [str(g) for g in counts.columns]
+    folded = {g.casefold() for g in genes}
+    same_but_case = sum(1 for g in set(universe) if g.casefold() in folded) - n_kept
+    hint = (f"; {same_but_case} of its symbols match a gene in another letter case (symbols are case-sensitive: "
+            "HGNC symbols are upper-case)") if same_but_case > 0 else ""
+    return (
+        f"{universe_source}: its {len(set(universe))} symbols (e.g. {list(universe[:3])}) share {n_kept} gene(s) "
+        f"with the {len(genes)} genes of {counts_source} (e.g. {genes[:3]}); voom needs at least {MIN_VOOM_GENES}"
+        f"{hint}. Expected gene symbols as in the count matrix; leave normalisation.gene_universe empty for no "
+        "restriction"
+    )

@@ -67,6 +67,8 @@ else:
         resources:
             mem_mb=memory(8000, per_input_mb=3),
             runtime=minutes(60),
+        params:
+            non_integer_counts=config["data"]["non_integer_counts"],
         script:
             "../scripts/build_cohort.py"
 

@@ -1,7 +1,8 @@
 """Adapter of rule build_cohort: raw DepMap + CREAMMIST + annotation files → one processed cohort.
 
 Named inputs: counts, profiles, models, dependency, ic50, drug_targets, and optionally
-creammist_cell_lines and synonyms. Named outputs: counts, dependency, response, drug_targets,
+creammist_cell_lines and synonyms. Params: non_integer_counts (data.non_integer_counts:
+refuse or round). Named outputs: counts, dependency, response, drug_targets,
 samples, id_mapping, dropped, gene_mapping. Library: :mod:`forge.sources.cohort`.
 """
 
@@ -19,5 +20,6 @@ cohort = build_cohort(
     drug_targets_path=inputs.drug_targets,
     creammist_cell_lines_path=optional_input(inputs, "creammist_cell_lines"),
     synonyms_path=optional_input(inputs, "synonyms"),
+    non_integer_counts=getattr(snakemake.params, "non_integer_counts", "refuse"),  # noqa: F821
 )
 write_cohort(cohort, snakemake.output)  # noqa: F821

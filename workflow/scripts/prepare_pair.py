@@ -14,7 +14,7 @@ from forge.modelling.model import (
     split_samples,
     subset_average_ranks,
 )
-from forge.modelling.pair_data import assemble_outputs, write_pair_slices
+from forge.modelling.pair_data import assemble_outputs, check_outputs_vary, write_pair_slices
 from forge.modelling.pairs import pair_record
 from forge.normalise import read_gene_universe
 from forge.rules import setup_rule_logging
@@ -53,6 +53,7 @@ def main(smk) -> None:
     check_split_sizes(split, pair["name"], counted, split_requirements(smk.params.requirements), key=key,
                       value=None if key == "split.file" else settings["test_fraction"])
     train = split.index[split == "train"]
+    check_outputs_vary(outputs, train, pair["name"], sources)  # a constant output: refused, not modelled
 
     if "genes_file" in smk.input.keys():
         # one or more symbols per line, read under the text input policy (BOM, CRLF, gzip)

@@ -127,6 +127,8 @@ def main(smk) -> None:
         gene_universe=universe,
         min_count=float(getattr(params, "min_count", 0) or 0),
         min_samples=int(getattr(params, "min_samples", 1) or 1),
+        counts_source=str(smk.input.counts),
+        universe_source=f"{universe_path} (normalisation.gene_universe)",
     )
     del counts
     for reason, genes in dropped.items():

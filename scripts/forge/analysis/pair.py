@@ -105,6 +105,10 @@ def cluster_pair(reported: pd.DataFrame, consensus: pd.DataFrame, samples_rule: 
                 sensitive=choice.table, stability=stability)
 
 
+#: Smallest group a DE contrast is fitted on (fewer: written as skipped, with the reason).
+MIN_DE_GROUP = 3
+
+
 def de_contrasts(clusters: pd.DataFrame, score_column: str, scores: pd.Series) -> list:
     """(a) sensitive clusters vs all other analysed samples; (b) high vs low Benefit Score (median split).
 
@@ -116,15 +120,30 @@ def de_contrasts(clusters: pd.DataFrame, score_column: str, scores: pd.Series) -
     description = "pooled sensitive clusters vs all other analysed samples"
     if sensitive.all():
         contrasts.append(("sensitive_clusters", description, "every analysed sample is in a sensitive cluster"))
+    elif sensitive.any() and min(int(sensitive.sum()), int((~sensitive).sum())) < MIN_DE_GROUP:
+        contrasts.append(("sensitive_clusters", description,
+                          f"{int(sensitive.sum())} sample(s) in sensitive clusters and {int((~sensitive).sum())} "
+                          f"other(s); at least {MIN_DE_GROUP} per group are needed"))
     elif sensitive.any():
         contrasts.append(differential.Contrast("sensitive_clusters", sensitive, description))
     else:
         contrasts.append(("sensitive_clusters", description, "no cluster qualifies as sensitive"))
     score = scores.reindex(index)
     high = score > score.median()
-    contrasts.append(differential.Contrast(
-        "score_groups", high, f"high vs low {score_column} (median split of the analysed samples, "
-        f"median {score.median():.4g})"))
+    description = (f"high vs low {score_column} (median split of the analysed samples, "
+                   f"median {score.median():.4g})")
+    if score.isna().any():
+        contrasts.append(("score_groups", description, f"{int(score.isna().sum())} analysed sample(s) have no "
+                                                       f"{score_column}"))
+    elif min(int(high.sum()), int((~high).sum())) < MIN_DE_GROUP:
+        # ties at the median (a constant score: a model whose weights are all zero) leave one side
+        # (nearly) empty; limma would fail, or compare a handful of samples with the rest
+        contrasts.append(("score_groups", description,
+                          f"the median split leaves {int(high.sum())} high and {int((~high).sum())} low sample(s) "
+                          f"({score.nunique()} distinct {score_column} value(s)); at least {MIN_DE_GROUP} per group "
+                          "are needed"))
+    else:
+        contrasts.append(differential.Contrast("score_groups", high, description))
     return contrasts
 
 

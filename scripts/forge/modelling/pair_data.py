@@ -74,6 +74,27 @@ def assemble_outputs(
     return outputs, dropped
 
 
+def check_outputs_vary(outputs: pd.DataFrame, train: pd.Index, pair_name: str,
+                       sources: dict[str, str] | None = None) -> None:
+    """Refuse a pair whose dependency or IC50 is constant on its training samples.
+
+    A constant output has no gene correlated with it (every Spearman rho is 0, so the gene
+    selection would take the first genes in column order) and nothing for a model to learn;
+    the run would go on and report plausible-looking metrics of a meaningless model.
+    """
+    sources = sources or {}
+    for column in outputs.columns[:2]:  # dependency and the pair's drug; extra drugs may be sparse
+        values = outputs.loc[train, column].dropna()
+        if len(values) and values.nunique() < 2:
+            which = "dependency" if column.endswith("_dependency") else "response"
+            raise InputFormatError(
+                f"{sources.get(which, which + ' matrix')}: pair {pair_name}: output {column} has the single value "
+                f"{float(values.iloc[0])!r} on all {len(values)} training samples; nothing to model (every gene's "
+                "correlation with it is 0). Expected a varying dependency and IC50: check the source data or "
+                "remove the pair"
+            )
+
+
 def load_pair(
     inputs: Any, pair: dict[str, Any], split_path: str | None = None, expression: pd.DataFrame | None = None,
     requirements: list[tuple[str, int, str]] | None = None, multi_drug: bool = False,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from forge.io import write_parquet_matrix, write_tsv
+from forge.io import InputFormatError, write_parquet_matrix, write_tsv
 from forge.sources import harmonise, parsers
 
 log = logging.getLogger("forge.cohort")
@@ -59,6 +59,7 @@ def build_cohort(
     drug_targets_path: str | Path,
     creammist_cell_lines_path: str | Path | None = None,
     synonyms_path: str | Path | None = None,
+    non_integer_counts: str = "refuse",
 ) -> Cohort:
     """Parse, harmonise and key every source by ModelID.
 
@@ -77,6 +78,10 @@ def build_cohort(
         Optional alias → official symbol table; gene columns of the counts and dependency
         matrices are mapped to current symbols and every non-trivial case is reported in
         ``gene_mapping``.
+    non_integer_counts
+        ``"refuse"`` (default) a count that is not a whole number, naming the file, ProfileID
+        and gene; or ``"round"`` it and report each rounded gene in ``dropped``
+        (config ``data.non_integer_counts``).
 
     Returns
     -------
@@ -91,7 +96,7 @@ def build_cohort(
     known_models = set(models["ModelID"])
     log.info("models: %d from %s", len(models), models_path)
 
-    matrix, report = parsers.read_counts_matrix(counts_path)
+    matrix, report = parsers.read_counts_matrix(counts_path, non_integer_counts)
     reports.append(report)
     profiles = parsers.read_profiles(profiles_path)
     profile_to_model, report = parsers.select_rna_profiles(profiles, matrix.index, source=Path(profiles_path).name)
@@ -111,6 +116,12 @@ def build_cohort(
             }
         )
     )
+    if counts.empty:  # every later stage would run on an empty matrix
+        raise InputFormatError(
+            f"{counts_path}: no count profile is left after keying by ModelID ({len(profile_to_model)} profile(s) "
+            f"chosen in {profiles_path}, none of a model in {models_path}); expected RNA profiles of the models "
+            "(see dropped reasons profile_without_model / model_not_in_model_table)"
+        )
     log.info("counts: %d models × %d genes", *counts.shape)
 
     dependency, report = parsers.read_dependency(dependency_path)
@@ -149,6 +160,21 @@ def build_cohort(
         "response: %d of %d CREAMMIST cell lines mapped (%s); %d drugs",
         len(mapping), len(ic50), mapping["method"].value_counts().to_dict(), response.shape[1],
     )
+
+    if response.empty:
+        raise InputFormatError(
+            f"{ic50_path}: none of its {len(ic50)} cell lines maps to a DepMap model of {models_path} "
+            f"(by RRID{' from ' + str(creammist_cell_lines_path) if creammist_cell_lines_path else ''} or by "
+            "stripped name); expected CREAMMIST cell-line names such as 'A-549'"
+        )
+    complete = counts.index.intersection(dependency.index).intersection(response.index)
+    if complete.empty:
+        raise InputFormatError(
+            f"no cell line has expression ({counts_path}: {len(counts)}), dependency ({dependency_path}: "
+            f"{len(dependency)}) and IC50 ({ic50_path}: {len(response)} mapped) together; nothing could be modelled. "
+            "Check that the files come from the same DepMap release and that the cell lines map (id_mapping.tsv)"
+        )
+    log.info("cell lines with expression, dependency and IC50: %d", len(complete))
 
     drug_targets, report = parsers.read_drug_targets(drug_targets_path)
     reports.append(report)

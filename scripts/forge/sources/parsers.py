@@ -483,23 +483,100 @@ def select_rna_profiles(
     return profile_to_model, _concat_dropped(reports)
 
 
-def read_counts_matrix(path: PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
+# What to do with a count that is not a whole number (config data.non_integer_counts).
+NON_INTEGER_COUNTS = ("refuse", "round")
+
+# Gene columns per block of the whole-number check (bounds its temporaries on DepMap-size matrices).
+_INTEGER_CHECK_COLUMNS = 2048
+
+
+def check_integer_counts(
+    counts: pd.DataFrame, path: PathLike, row_label: str, non_integer: str = "refuse"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Refuse (or, with ``non_integer="round"``, round and report) counts that are not whole numbers.
+
+    Raw read counts are whole numbers; a fractional value means the file holds something else
+    (expected counts, TPM, normalised values) or was altered, and voom would take it as it is.
+
+    Parameters
+    ----------
+    counts
+        Samples × genes, finite and non-negative (checked before).
+    path
+        The file, named in the error and the report.
+    row_label
+        What a row is (``ProfileID``), named in the error.
+    non_integer
+        ``"refuse"`` (default): raise :class:`InputFormatError` naming the file, the sample, the
+        gene and the value; ``"round"``: round to the nearest whole number (half to even, as R's
+        ``round``) and report every gene with rounded values.
+
+    Returns
+    -------
+    counts
+        The counts (a rounded copy when asked).
+    report
+        One row per gene with rounded values (reason ``non_integer_count_rounded``): how many
+        values and the first sample; empty when every count is whole.
+    """
+    if non_integer not in NON_INTEGER_COUNTS:
+        raise ValueError(f"non_integer must be one of {NON_INTEGER_COUNTS}; got {non_integer!r}")
+    values = counts.to_numpy()
+    fractional_counts = np.zeros(values.shape[1], dtype=np.int64)  # per gene
+    for start in range(0, values.shape[1], _INTEGER_CHECK_COLUMNS):
+        block = values[:, start : start + _INTEGER_CHECK_COLUMNS]
+        fractional_counts[start : start + block.shape[1]] = (block != np.rint(block)).sum(axis=0)
+    genes = np.flatnonzero(fractional_counts)
+    if not len(genes):
+        return counts, empty_dropped()
+    rows = []
+    for c in genes:
+        r = int(np.flatnonzero(values[:, c] != np.rint(values[:, c]))[0])
+        rows.append((str(counts.columns[c]), int(fractional_counts[c]), str(counts.index[r]), float(values[r, c])))
+    if non_integer == "refuse":
+        gene, _, sample, value = rows[0]
+        raise InputFormatError(
+            f"{path}: column {gene!r}, {row_label} {sample!r}: non-integer count {value!r} "
+            f"({int(fractional_counts.sum())} non-integer value(s) in {len(genes)} gene(s)); expected raw read counts "
+            "(whole numbers), not expected counts, TPM or normalised values. Set data.non_integer_counts: round to "
+            "round them (each rounded gene is then reported in dropped.tsv)"
+        )
+    counts = counts.copy()
+    counts.iloc[:, genes] = np.rint(values[:, genes])
+    report = _dropped(
+        Path(path).name, [gene for gene, *_ in rows], "non_integer_count_rounded",
+        [f"{n} value(s) rounded to the nearest whole number (data.non_integer_counts: round), e.g. {row_label} "
+         f"{sample}: {value!r}" for _, n, sample, value in rows],
+    )
+    return counts, report
+
+
+def read_counts_matrix(path: PathLike, non_integer: str = "refuse") -> tuple[pd.DataFrame, pd.DataFrame]:
     """Read the DepMap profile-level raw count matrix.
 
     Parameters
     ----------
     path
         ``OmicsExpressionRNASeQCGeneCountProfile.csv``: unnamed ProfileID column, then
-        ``"SYMBOL (ENSG…)"`` columns with non-negative counts (integer-valued floats accepted).
+        ``"SYMBOL (ENSG…)"`` columns with non-negative whole-number counts (written as
+        integers or as integer-valued floats, ``12.0``).
+    non_integer
+        A count that is not a whole number is refused naming the file, ProfileID and gene
+        (``"refuse"``, the default), or rounded and reported (``"round"``); see
+        :func:`check_integer_counts`.
 
     Returns
     -------
     counts
         float64 matrix indexed by ProfileID, columns gene symbols.
     dropped
-        Duplicate profiles, columns without a symbol and duplicate symbols (first kept).
+        Duplicate profiles, columns without a symbol and duplicate symbols (first kept), and
+        genes with rounded counts.
     """
-    return _gene_matrix(path, "ProfileID", allow_missing=False, minimum=0.0, maximum=None, what="count matrix", row_noun="profile")
+    matrix, report = _gene_matrix(path, "ProfileID", allow_missing=False, minimum=0.0, maximum=None,
+                                  what="count matrix", row_noun="profile")
+    matrix, rounded = check_integer_counts(matrix, path, "ProfileID", non_integer)
+    return matrix, _concat_dropped([report, rounded])
 
 
 def read_counts(counts_path: PathLike, profiles_path: PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from forge.sources.harmonise import normalise_cell_line_name
 from forge.io import InputFormatError, read_text_csv, require_columns
+from forge.normalise import looks_like_counts
 
 DEPENDENCY_SUFFIX = "_dependency"
 IC50_SUFFIX = "_ic50"
@@ -31,8 +32,9 @@ def read_prepared(
     Refused with :class:`InputFormatError` naming the file, column and sample: the input policy of
     :func:`forge.io.read_text_csv` (truncated, repeated columns, ...), tables without sample rows,
     missing or repeated sample ids, non-numeric, missing or infinite expression, non-numeric or
-    infinite outputs, dependency outside [0, 1], and columns that look like outputs but do not
-    follow the ``<TARGET>_dependency`` / ``<DRUG>_ic50`` convention exactly.
+    infinite outputs, dependency outside [0, 1], columns that look like outputs but do not
+    follow the ``<TARGET>_dependency`` / ``<DRUG>_ic50`` convention exactly, and expression that
+    looks like raw counts (:func:`forge.normalise.looks_like_counts`: it would be used unnormalised).
     """
     expression = read_text_csv(expression_path, index_col=0, column_kind="gene")
     outputs = read_text_csv(outputs_path, index_col=0)
@@ -47,6 +49,12 @@ def read_prepared(
             raise InputFormatError(f"{path}: duplicated sample ids in the first column, e.g. "
                                    f"{frame.index[frame.index.duplicated()][:3].tolist()}")
     _check_numbers(expression, expression_path, "gene", allow_missing=False)
+    if looks_like_counts(expression):  # used as it is (no voom): counts would be modelled on their raw scale
+        raise InputFormatError(
+            f"{expression_path}: the expression looks like raw counts (whole numbers >= 0 up to "
+            f"{expression.to_numpy(dtype=np.float64).max():.0f}); a prepared cohort is used without voom, so give "
+            "normalised log-scale expression (e.g. voom log2-CPM), or the DepMap count matrix with data.source: files"
+        )
     _check_output_names(outputs.columns, outputs_path)
     dependency_cols = [c for c in outputs.columns if c.endswith(DEPENDENCY_SUFFIX)]
     ic50_cols = [c for c in outputs.columns if c.endswith(IC50_SUFFIX)]
