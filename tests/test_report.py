@@ -22,6 +22,8 @@ def expected_figures() -> list[tuple[str, str]]:
     expected += [("fig5b_tahoe_cells", f"tahoe__{p}") for p in VALIDATED["tahoe"]]
     expected += [("fig5_pdx", f"pdx__{p}") for p in VALIDATED["pdx"]]
     expected += [("supp_pdx", f"pdx__{p}") for p in VALIDATED["pdx"]]
+    expected += [(figure, f"{cohort}__{p}") for figure in ("supp_robustness", "supp_weights")
+                 for cohort in ("tahoe", "pdx") for p in VALIDATED[cohort]]
     return expected
 
 

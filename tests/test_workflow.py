@@ -229,7 +229,8 @@ def test_another_config_writes_under_its_own_run_name(small_run: Path) -> None:
 
 def planned_rules(workdir: Path, config: dict) -> dict[str, int]:
     """Rule -> number of jobs a dry run plans with ``config`` (written to edited.yaml) in ``workdir``."""
-    (workdir / "edited.yaml").write_text(yaml.safe_dump(config))
+    # key order kept: Snakemake compares params (dicts of the config) with their order
+    (workdir / "edited.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     text = run_snakemake(workdir, "-n", "--configfile", "edited.yaml").stdout
     stats = text.split("Job stats:", 1)[1].split("total", 1)[0] if "Job stats:" in text else ""
     rows = [line.split() for line in stats.splitlines() if len(line.split()) == 2 and line.split()[1].isdigit()]

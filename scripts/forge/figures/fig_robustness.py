@@ -168,7 +168,7 @@ def _missing_vs_present(ax, weights: pd.DataFrame, tests: pd.DataFrame, k: int) 
         if len(values):
             ax.boxplot([values], positions=[x], widths=0.5, showfliers=False, medianprops={"color": "black"})
             ax.scatter(x + rng.uniform(-0.15, 0.15, len(values)), values, s=6, color=colour, alpha=0.7, linewidths=0)
-    ax.set_xticks([0, 1], [f"{label} in cohort\n(n = {len(values)})" for label, values, _ in groups])
+    ax.set_xticks([0, 1], [f"{label} in cohort\n(n = {len(values)} genes)" for label, values, _ in groups])
     ax.set_ylabel(f"|Benefit-Score weight| of the gene (k = {k}, replicate 0)")
     test = tests[(tests["test"].astype(str) == "mann_whitney_one_sided") & (tests["k_a"].astype(float) == k)]
     if len(test) and str(test["status"].iloc[0]) == "computed":
@@ -179,7 +179,7 @@ def _missing_vs_present(ax, weights: pd.DataFrame, tests: pd.DataFrame, k: int) 
         note = "test not in weight_tests.tsv"
     ax.set_title(wrap(f"weights of the model genes the cohort lacks vs has\n{note}", 48),
                  fontsize=style.FONT_SIZE - 1.5, loc="left")
-    return "drawn" if (~present).any() else "drawn (no model gene missing from the cohort)"
+    return "drawn"
 
 
 def _k_vs_k(ax, weights: pd.DataFrame, tests: pd.DataFrame) -> str:
