@@ -62,7 +62,8 @@ import sys, time, json
 sys.path.insert(0, {scripts!r})
 from forge.sources import parsers
 start = time.perf_counter()
-counts, dropped = parsers.read_counts_matrix({path!r})
+# the file carries expected-count decimals (see write_counts_csv): round them, as data.non_integer_counts: round does
+counts, dropped = parsers.read_counts_matrix({path!r}, non_integer="round")
 seconds = time.perf_counter() - start
 print(json.dumps(dict(seconds=seconds, shape=list(counts.shape), dropped=len(dropped))))
 """

@@ -49,7 +49,7 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 # What a user's checkout contains that a workflow run needs (as tests/conftest.py copies it).
-WORKFLOW_PARTS = ("Snakefile", "workflow", "scripts", "config", "envs", "profiles")
+WORKFLOW_PARTS = ("Snakefile", "workflow", "scripts", "config", "envs", "profiles", "docs")
 RUN = "paper_scale"
 FULL_K_GRID = list(range(10, 151, 10))
 GENES_PER_MODULE = 25

@@ -104,7 +104,7 @@ def count_training_jobs(n_pairs: int) -> dict[str, int]:
     """Dry-run the workflow (demo cohort) with ``n_pairs`` pairs and count jobs per rule."""
     work = Path(tempfile.mkdtemp(prefix="forge_bench_dag_"))
     try:
-        for part in ("Snakefile", "workflow", "scripts", "config", "envs", "profiles"):
+        for part in ("Snakefile", "workflow", "scripts", "config", "envs", "profiles", "docs"):
             source = REPO / part
             (shutil.copytree if source.is_dir() else shutil.copy2)(source, work / part)
         drugs = ["ERLOTINIB", "GEFITINIB", "DAPORINAD", "DABRAFENIB", "VORINOSTAT"]
