@@ -331,8 +331,13 @@ def test_build_cohort_small(raw_files: dict[str, Path], tmp_path: Path) -> None:
 def test_mixed_integer_and_decimal_counts_parse(tmp_path: Path) -> None:
     # Explicit float64 column types: no per-block type inference that could reject "1.5" after ints.
     rows = "".join(f"PR-{i},{i},{i}\n" for i in range(2000)) + "PR-x,1.5,2.0\n"
-    counts, _ = parsers.read_counts_matrix(write(tmp_path / "c.csv", ",A (ENSG1),B (ENSG2)\n" + rows))
-    assert counts.loc["PR-x", "A"] == 1.5
+    path = write(tmp_path / "c.csv", ",A (ENSG1),B (ENSG2)\n" + rows)
+    # the decimal after 2,000 integers reaches the whole-number check (refused by default, naming it) ...
+    with pytest.raises(InputFormatError, match="PR-x"):
+        parsers.read_counts_matrix(path)
+    # ... and is rounded (half to even) only when asked to
+    counts, _ = parsers.read_counts_matrix(path, non_integer="round")
+    assert counts.loc["PR-x", "A"] == 2.0 and counts.loc["PR-1999", "A"] == 1999.0
 
 
 def test_gzip_input_is_read(tmp_path: Path) -> None:

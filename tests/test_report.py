@@ -72,6 +72,7 @@ def test_report_builds_with_every_figure_caption_and_table_page(small_run: Path)
     # (the zip keeps each result as data/raw/<id>/<file name>)
     pages = sorted(Path(n).name for n in names if n.endswith(".html") and "/data/raw/" in n)
     expected_pages = ["overview.html", "model_comparison.html", "test_metrics.html", "validation_summary.html",
+                      "validation_robustness.html",
                       "figure_index.html", "versions.html", "inputs.html"] + [f"{pair}.html" for pair in DEMO_PAIRS]
     assert pages == sorted(expected_pages)
     from forge.figures.registry import caption_text, figure_subject, load_all, validation_cohorts
