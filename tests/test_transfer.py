@@ -307,3 +307,19 @@ def test_weight_tables_pearson_between_k_and_missing_genes_test() -> None:
                                                               alternative="greater").pvalue)
     standardised = weights[weights["k"] == 3]["standardised_rep00"]
     assert standardised.mean() == pytest.approx(0, abs=1e-12) and standardised.std() == pytest.approx(1)
+
+
+def test_save_replicates_writes_every_replicate_or_nothing(tmp_path, model) -> None:
+    from forge.modelling.model import load_model
+    from forge.modelling.training import save_replicates
+
+    out = tmp_path / "models"
+    save_replicates({"joint": [model, make_model(np.random.default_rng(9), model.genes)]}, out)
+    assert sorted(p.name for p in (out / "joint").iterdir()) == ["rep00", "rep01"]
+    assert load_model(out / "joint" / "rep01").metadata["replicate"] == 1
+    broken = make_model(np.random.default_rng(10), model.genes)
+    broken.metadata["unserialisable"] = object()  # model.json cannot be written: the earlier directory stays
+    with pytest.raises(TypeError):
+        save_replicates({"": [model, broken]}, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models"]
+    assert (out / "joint" / "rep01" / "model.npz").is_file()

@@ -5,14 +5,12 @@ the pair's reported model.
 """
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 
 from forge.modelling.pair_data import rule_pair_inputs
 from forge.rules import blas_threads, setup_rule_logging
-from forge.modelling.training import fit_replicates, replicate_seeds, solver_options
+from forge.modelling.training import fit_replicates, replicate_seeds, save_replicates, solver_options
 from forge.modelling.training import model_kinds
 
 
@@ -34,20 +32,10 @@ def main(smk) -> None:
                     hyperparameter_source=source)
     fitted = fit_replicates(data, genes, kinds, seeds, model["n_components"], solver_options(model), metadata)
 
-    out = Path(smk.output.models)
-    staging = out.with_name(out.name + f".tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        for kind, models in fitted.items():
-            for b, fitted_model in enumerate(models):
-                fitted_model.metadata["replicate"] = b
-                fitted_model.save(staging / kind / f"rep{b:02d}")
-            log.info("%s: %d replicates, final objective %s", kind, len(models),
-                     [round(m.metadata["final_loss"], 4) for m in models])
-        shutil.rmtree(out, ignore_errors=True)
-        os.replace(staging, out)  # the directory appears complete or not at all
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    for kind, models in fitted.items():
+        log.info("%s: %d replicates, final objective %s", kind, len(models),
+                 [round(m.metadata["final_loss"], 4) for m in models])
+    save_replicates(fitted, smk.output.models)
 
 
 if __name__ == "__main__":

@@ -5,12 +5,10 @@ settings; only the number of latent dimensions differs.
 """
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 from forge.modelling.pair_data import rule_pair_inputs
-from forge.modelling.training import fit_replicates, replicate_seeds, solver_options
+from forge.modelling.training import fit_replicates, replicate_seeds, save_replicates, solver_options
 from forge.rules import blas_threads, setup_rule_logging
 
 
@@ -31,19 +29,9 @@ def main(smk) -> None:
                     hyperparameter_source=source, purpose="validation.k")
     fitted = fit_replicates(data, genes, ["joint"], seeds, k, solver_options(model), metadata)["joint"]
 
-    out = Path(smk.output.models)
-    staging = out.with_name(out.name + f".tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        for b, fitted_model in enumerate(fitted):
-            fitted_model.metadata["replicate"] = b
-            fitted_model.save(staging / f"rep{b:02d}")
-        log.info("k=%d: %d replicates, final objective %s", k, len(fitted),
-                 [round(m.metadata["final_loss"], 4) for m in fitted])
-        shutil.rmtree(out, ignore_errors=True)
-        os.replace(staging, out)  # the directory appears complete or not at all
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    log.info("k=%d: %d replicates, final objective %s", k, len(fitted),
+             [round(m.metadata["final_loss"], 4) for m in fitted])
+    save_replicates({"": fitted}, smk.output.models)
 
 
 if __name__ == "__main__":

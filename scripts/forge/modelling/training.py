@@ -8,6 +8,9 @@ number of Snakemake jobs grows with the number of pairs only.
 from __future__ import annotations
 
 import itertools
+import os
+import shutil
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -67,6 +70,24 @@ def fit_replicates(
         meta = dict(metadata or {}, kind=kind)
         fitted[kind] = fit_pair_models(kind_data, genes, seeds, n_components, options, columns, meta)
     return fitted
+
+
+def save_replicates(fitted: dict[str, list[ForgeModel]], out: str | os.PathLike) -> None:
+    """Write ``<out>/<folder>/rep<b>/model.{npz,json}`` for every folder's replicates (b in order),
+    recording ``replicate = b`` in each model's metadata. The directory is staged beside ``out`` and
+    renamed, so it appears complete or not at all (a folder ``""`` writes ``<out>/rep<b>``)."""
+    out = Path(out)
+    staging = out.with_name(out.name + f".tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        for folder, models in fitted.items():
+            for b, model in enumerate(models):
+                model.metadata["replicate"] = b
+                model.save(staging / folder / f"rep{b:02d}")
+        shutil.rmtree(out, ignore_errors=True)
+        os.replace(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------------

@@ -268,11 +268,6 @@ def balanced_score_of(model, training_sd: tuple[float, float], name: str = "forg
     return LinearScore(list(model.genes), weights, model.gene_mean, model.gene_sd, 0.0, name)
 
 
-def output_score_of(model, column: int, name: str) -> LinearScore:
-    """One centred prediction of a model (e.g. D̂ − mean) as a linear score."""
-    return LinearScore(list(model.genes), model.W @ model.heads[:, column], model.gene_mean, model.gene_sd, 0.0, name)
-
-
 def ridge_score_of(ridge, name: str = "ridge") -> LinearScore:
     """Predicted dependency − predicted IC50 of the pair's ridge baselines."""
     weights = ridge.coef[:, 0] - ridge.coef[:, 1]
