@@ -27,5 +27,4 @@ include: "workflow/rules/figures.smk"
 rule all:
     default_target: True
     input:
-        STAGE_TARGETS,
         all_outputs,

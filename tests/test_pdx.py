@@ -358,13 +358,6 @@ def pdx_demo_run(small_run: Path) -> Path:
     return small_run
 
 
-def test_pdx_targets_are_in_the_default_target():
-    text = (REPO / "workflow/rules/pdx.smk").read_text()
-    assert "STAGE_TARGETS.extend(PDX_OUTPUTS.values())" in text
-    for name in PDX_FILES:
-        assert f"{{PDX_PROCESSED}}/{name}" in text
-
-
 def test_demo_run_writes_pdx_outputs(pdx_demo_run):
     out = pdx_demo_run / SMALL_PDX_OUT
     for name in PDX_FILES:

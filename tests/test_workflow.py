@@ -254,3 +254,21 @@ def test_a_config_edit_reruns_the_jobs_that_read_it(small_run: Path, edit, expec
     planned = planned_rules(small_run, config)
     assert expected <= set(planned), planned
     assert not never & set(planned), planned
+
+
+def test_a_library_edit_reruns_the_jobs_whose_code_uses_it(small_run: Path) -> None:
+    """Each rule carries the digest of the library code its script uses (params: code): an edit of
+    the enrichment module plans the enrichment jobs (the pairs' and the Tahoe validation's, which
+    runs enrichment too) and what reads their outputs, and no modelling job."""
+    module = small_run / "scripts/forge/analysis/enrichment.py"
+    config = yaml.safe_load((small_run / "config/small.yaml").read_text())
+    original = module.read_text()
+    try:
+        module.write_text(original + "\n# an edit\n")
+        planned = planned_rules(small_run, config)
+    finally:
+        module.write_text(original)
+    assert {"enrich_pair", "validate_tahoe_pair"} <= set(planned), planned
+    assert not {"prepare_pair", "tune_pair", "train_pair", "train_pair_k", "baselines_pair",
+                "evaluate_pair", "build_cohort"} & set(planned), planned
+    assert planned_rules(small_run, config) == {}  # restored: nothing to do

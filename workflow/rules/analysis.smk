@@ -7,11 +7,11 @@ ANALYSIS = config["analysis"]
 rule embed_pair:
     input:
         **PAIR_SLICES,
-        scores=f"{RESULTS}/pairs/{{pair}}/benefit_scores.tsv",
-        pairs=f"{RESULTS}/pairs.tsv",
-        models=f"{RESULTS}/models/{{pair}}",
+        scores=rules.evaluate_pair.output.scores,
+        pairs=rules.select_pairs.output[0],
+        models=rules.train_pair.output.models,
     output:
-        embedding=f"{RESULTS}/pairs/{{pair}}/embedding.tsv",
+        embedding=LAYOUT.table("embedding"),
         consensus=f"{RESULTS}/pairs/{{pair}}/embedding_consensus.tsv",
         # the same embedding as AnnData (Z in obsm["X_forge"]) for scanpy users
         h5ad=f"{RESULTS}/pairs/{{pair}}/embedding.h5ad",
@@ -27,6 +27,7 @@ rule embed_pair:
         mem_mb=memory(1000, per_input_mb=6),
         runtime=minutes(10),
     params:
+        code=code_version("embed_pair.py"),
         max_missing_fraction=ANALYSIS["max_missing_fraction"],
     script:
         "../scripts/embed_pair.py"
@@ -34,13 +35,13 @@ rule embed_pair:
 
 rule cluster_pair:
     input:
-        embedding=f"{RESULTS}/pairs/{{pair}}/embedding.tsv",
-        consensus=f"{RESULTS}/pairs/{{pair}}/embedding_consensus.tsv",
+        embedding=rules.embed_pair.output.embedding,
+        consensus=rules.embed_pair.output.consensus,
     output:
-        clusters=f"{RESULTS}/pairs/{{pair}}/clusters.tsv",
-        summary=f"{RESULTS}/pairs/{{pair}}/cluster_summary.tsv",
-        lineages=f"{RESULTS}/pairs/{{pair}}/cluster_lineages.tsv",
-        sensitive=f"{RESULTS}/pairs/{{pair}}/sensitive_clusters.tsv",
+        clusters=LAYOUT.table("clusters"),
+        summary=LAYOUT.table("cluster_summary"),
+        lineages=LAYOUT.table("cluster_lineages"),
+        sensitive=LAYOUT.table("sensitive_clusters"),
         stability=f"{RESULTS}/pairs/{{pair}}/cluster_stability.tsv",
     log:
         f"{LOGS}/cluster_pair/{{pair}}.log",
@@ -55,6 +56,7 @@ rule cluster_pair:
         mem_mb=memory(1000, per_input_mb=10),
         runtime=minutes(20),
     params:
+        code=code_version("cluster_pair.py"),
         samples=ANALYSIS["samples"],
         clustering=ANALYSIS["clustering"],
     script:
@@ -64,12 +66,12 @@ rule cluster_pair:
 rule de_pair:
     input:
         unpack(de_pair_inputs),
-        clusters=f"{RESULTS}/pairs/{{pair}}/clusters.tsv",
-        scores=f"{RESULTS}/pairs/{{pair}}/benefit_scores.tsv",
+        clusters=rules.cluster_pair.output.clusters,
+        scores=rules.evaluate_pair.output.scores,
     output:
-        sensitive=f"{RESULTS}/pairs/{{pair}}/de_sensitive_clusters.tsv",
-        score_groups=f"{RESULTS}/pairs/{{pair}}/de_score_groups.tsv",
-        summary=f"{RESULTS}/pairs/{{pair}}/de_summary.tsv",
+        sensitive=LAYOUT.table("de_sensitive_clusters"),
+        score_groups=LAYOUT.table("de_score_groups"),
+        summary=LAYOUT.table("de_summary"),
     log:
         f"{LOGS}/de_pair/{{pair}}.log",
     benchmark:
@@ -83,6 +85,7 @@ rule de_pair:
         mem_mb=memory(2000, per_input_mb=8),
         runtime=minutes(30),
     params:
+        code=code_version("de_pair.py"),
         de=ANALYSIS["de"],
     script:
         "../scripts/de_pair.py"
@@ -91,13 +94,13 @@ rule de_pair:
 rule enrich_pair:
     input:
         unpack(enrichment_inputs),
-        sensitive=f"{RESULTS}/pairs/{{pair}}/de_sensitive_clusters.tsv",
-        score_groups=f"{RESULTS}/pairs/{{pair}}/de_score_groups.tsv",
-        effects=f"{RESULTS}/pairs/{{pair}}/gene_effects.tsv",
+        sensitive=rules.de_pair.output.sensitive,
+        score_groups=rules.de_pair.output.score_groups,
+        effects=rules.evaluate_pair.output.effects,
         # the tested genes' names only
         expression_index=EXPRESSION_ARRAY["index"],
     output:
-        enrichment=f"{RESULTS}/pairs/{{pair}}/enrichment.tsv",
+        enrichment=LAYOUT.table("enrichment"),
         lists=f"{RESULTS}/pairs/{{pair}}/enrichment_lists.tsv",
     log:
         f"{LOGS}/enrich_pair/{{pair}}.log",
@@ -112,6 +115,7 @@ rule enrich_pair:
         mem_mb=memory(1000, per_input_mb=4),
         runtime=minutes(10),
     params:
+        code=code_version("enrich_pair.py"),
         enrichment=ANALYSIS["enrichment"],
     script:
         "../scripts/enrich_pair.py"
@@ -119,9 +123,9 @@ rule enrich_pair:
 
 rule embedding_umap:
     input:
-        embeddings=per_pair(f"{RESULTS}/pairs/{{pair}}/embedding.tsv"),
+        embeddings=per_pair(rules.embed_pair.output.embedding),
     output:
-        umap=f"{RESULTS}/embedding_umap.tsv",
+        umap=LAYOUT.table("umap"),
     log:
         f"{LOGS}/embedding_umap.log",
     benchmark:
@@ -134,6 +138,7 @@ rule embedding_umap:
         mem_mb=memory(2000, per_input_mb=10),
         runtime=minutes(20),
     params:
+        code=code_version("embedding_umap.py"),
         umap=ANALYSIS["umap"],
     script:
         "../scripts/embedding_umap.py"

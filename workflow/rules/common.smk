@@ -39,7 +39,28 @@ def use_workflow_library(library):
 WORKFLOW_DIR = workflow_dir(workflow.current_basedir)
 use_workflow_library(WORKFLOW_DIR.parent / "scripts")
 
+import forge.targets
+from forge.code_version import code_digest
 from forge.config import validate_config
+from forge.figures.registry import (
+    COHORT_TITLES,
+    caption_text,
+    figure_subject,
+    load_all,
+    paper_figure,
+    rst_escaped,
+    table_paths,
+    validation_cohorts,
+)
+from forge.layout import (
+    COHORT_RAW_FILES,
+    PDX_WORKBOOK,
+    VALIDATION_TABLES,
+    RunLayout,
+    enrichr_library_file,
+    tahoe_plate_file,
+)
+from forge.modelling.pairs import read_selected_pairs
 from forge.sources.demo_data import DEMO_FILES  # the generator's own list of files
 
 # Validate at parse time: unknown keys, wrong types and missing files stop here
@@ -49,15 +70,23 @@ config = validate_config(config, WORKFLOW_DIR / "schemas/config.schema.yaml")
 COHORT = config["cohort"]
 # Each configuration writes under its own roots (run_name, default the cohort name), so a
 # real-data run never overwrites the demo's; downloads in resources/raw/<source>/ are shared.
+# Every path of the run comes from forge.layout (scripts/forge/layout.py).
 RUN = config["run_name"] or COHORT
-RESULTS = f"results/{RUN}"
-LOGS = f"logs/{RUN}"
-BENCH = f"benchmarks/runs/{RUN}"
-# Final outputs of the other stages (Tahoe, PDX, ...): each stage's rule file
-# appends to this list, and the default target collects it.
-STAGE_TARGETS = []
-RAW_DEMO = f"resources/raw/demo/{RUN}"
-PROCESSED = f"resources/processed/{RUN}"
+LAYOUT = RunLayout(RUN)
+RESULTS = LAYOUT.results
+LOGS = LAYOUT.logs
+BENCH = LAYOUT.benchmarks
+RAW_DEMO = LAYOUT.raw_demo
+PROCESSED = LAYOUT.processed
+
+
+def code_version(script):
+    """params entry of every rule: a digest of the rule's script and of each library module it
+    uses (forge.code_version), so that a job reruns when the code it runs changes (Snakemake
+    itself watches only the script's file, not the library it imports)."""
+    return code_digest(
+        WORKFLOW_DIR / "scripts" / script, WORKFLOW_DIR.parent / "scripts"
+    )
 
 
 # -- resources: threads, mem_mb and runtime are declared for every job with these helpers.
@@ -98,47 +127,11 @@ def minutes(base):
     return runtime
 
 
-# Raw DepMap/CREAMMIST inputs of the cohort, keyed as build_cohort's inputs.
-DEMO_COHORT_INPUTS = {
-    "counts": "OmicsExpressionRNASeQCGeneCountProfile.csv",
-    "profiles": "OmicsProfiles.csv",
-    "models": "Model.csv",
-    "dependency": "CRISPRGeneDependency.csv",
-    "ic50": "creammist_ic50.csv",
-    "creammist_cell_lines": "creammist_cell_lines.csv",
-    "drug_targets": "drug_targets.csv",
-    "synonyms": "symbol_synonyms.csv",
-}
-
-
-# Where each raw file lives when it is downloaded (resources/raw/<source>/<name>);
-# the demo generator writes the same names into resources/raw/demo/.
-RAW_SOURCE_OF = {
-    "OmicsExpressionRNASeQCGeneCountProfile.csv": "depmap",
-    "OmicsProfiles.csv": "depmap",
-    "Model.csv": "depmap",
-    "CRISPRGeneDependency.csv": "depmap",
-    "creammist_ic50.csv": "creammist",
-    "creammist_cell_lines.csv": "creammist",
-    "drug_targets.csv": "annotation",
-    "symbol_synonyms.csv": "annotation",
-    "gencode_v19_gene_spans.csv": "annotation",
-    "nm.3954-S2.xlsx": "pdx",
-}
-
-
 def raw_file(name):
-    """Path of a raw input by its source file name (demo or downloaded).
-
-    Tahoe plates are named ``tahoe/<plate file>`` in both layouts.
+    """Path of a raw input by its file name (forge.layout): the run's generated demo file, or the
+    downloaded one. Tahoe plates are ``tahoe/<plate file>`` (forge.layout.tahoe_plate_file).
     """
-    if config["data"]["source"] == "demo":
-        return f"{RAW_DEMO}/{name}"
-    if name.startswith("tahoe/"):
-        return f"resources/raw/{name}"
-    if name.endswith(".gmt"):
-        return f"resources/raw/enrichr/{name}"
-    return f"resources/raw/{RAW_SOURCE_OF[name]}/{name}"
+    return LAYOUT.raw_file(name, config["data"]["source"])
 
 
 def prepared_inputs():
@@ -154,7 +147,7 @@ def cohort_raw_inputs(wildcards):
     """Raw files of the cohort: generated demo files or configured paths."""
     if config["data"]["source"] == "files":
         return dict(config["data"]["files"])
-    return {key: raw_file(name) for key, name in DEMO_COHORT_INPUTS.items()}
+    return {key: raw_file(name) for key, name in COHORT_RAW_FILES.items()}
 
 
 # The pair's slices of the cohort (written by prepare_pair), read by the later per-pair jobs.
@@ -164,10 +157,15 @@ PAIR_SLICES = dict(
 )
 
 
-COHORT_MATRICES = dict(
+# The processed cohort (written by build_cohort and voom_expression, or by import_prepared with
+# data.source = prepared), read by the later stages.
+COHORT_FILES = dict(
     expression=f"{PROCESSED}/expression.parquet",
     dependency=f"{PROCESSED}/dependency.parquet",
     response=f"{PROCESSED}/response.parquet",
+    samples=f"{PROCESSED}/samples.tsv",
+    drug_targets=f"{PROCESSED}/drug_targets.tsv",
+    dropped=f"{PROCESSED}/dropped.tsv",
 )
 
 
@@ -193,7 +191,7 @@ def cross_validated_choice():
     cross-validation chooses them (with the configured values training does not wait for tuning).
     """
     if config["tuning"]["cv"]["enabled"]:
-        return dict(chosen=f"{RESULTS}/pairs/{{pair}}/hyperparameters.json")
+        return dict(chosen=rules.tune_pair.output.chosen)
     return {}
 
 
@@ -215,6 +213,13 @@ MODEL_FIT_SETTINGS = {
     for key, value in config["model"].items()
     if key not in ("replicates", "kinds")
 }
+# The model settings of the validation.k models (rule train_pair_k): joint models whose k is the
+# rule's wildcard, so neither the reported k nor the kinds.
+VALIDATION_K_MODEL_SETTINGS = {
+    key: value
+    for key, value in config["model"].items()
+    if key not in ("n_components", "kinds")
+}
 
 
 def validated_k_dirs(wildcards):
@@ -225,7 +230,7 @@ def validated_k_dirs(wildcards):
         None if config["tuning"]["cv"]["enabled"] else config["model"]["n_components"]
     )
     return [
-        f"{RESULTS}/models_k/{wildcards.pair}/k{k}"
+        expand(rules.train_pair_k.output.models, pair=wildcards.pair, k=k)[0]
         for k in sorted(set(config["validation"]["k"]))
         if k != reported
     ]
@@ -245,10 +250,10 @@ def validation_settings(cohort):
 def pair_selection_inputs(wildcards):
     """The cohort, and the configured pairs table unless pairs are listed automatically."""
     inputs = dict(
-        dependency=COHORT_MATRICES["dependency"],
-        response=COHORT_MATRICES["response"],
+        dependency=COHORT_FILES["dependency"],
+        response=COHORT_FILES["response"],
         **{f"expression_{key}": path for key, path in EXPRESSION_ARRAY.items()},
-        drug_targets=f"{PROCESSED}/drug_targets.tsv",
+        drug_targets=COHORT_FILES["drug_targets"],
     )
     if not config["pairs"]["auto"]:
         inputs["table"] = config["pairs"]["table"]
@@ -257,11 +262,11 @@ def pair_selection_inputs(wildcards):
 
 def prepare_pair_inputs(wildcards):
     inputs = dict(
-        dependency=COHORT_MATRICES["dependency"],
-        response=COHORT_MATRICES["response"],
+        dependency=COHORT_FILES["dependency"],
+        response=COHORT_FILES["response"],
         **{f"expression_{key}": path for key, path in EXPRESSION_ARRAY.items()},
-        samples=f"{PROCESSED}/samples.tsv",
-        pairs=f"{RESULTS}/pairs.tsv",
+        samples=COHORT_FILES["samples"],
+        pairs=rules.select_pairs.output[0],
     )
     for key in ("split", "genes"):
         if config[key]["file"]:
@@ -271,10 +276,7 @@ def prepare_pair_inputs(wildcards):
 
 def selected_pairs():
     """Pair names from the select_pairs checkpoint (known once the cohort is built)."""
-    import pandas as pd
-
-    table = checkpoints.select_pairs.get().output[0]
-    return pd.read_csv(table, sep="\t")["name"].tolist()
+    return list(selected_pair_records())
 
 
 def per_pair(pattern):
@@ -294,7 +296,7 @@ def de_pair_inputs(wildcards):
     """Cohort expression, and its voom weights when the cohort has them and they are wanted."""
     inputs = {f"expression_{key}": path for key, path in EXPRESSION_ARRAY.items()}
     if config["analysis"]["de"]["weights"] and config["data"]["source"] != "prepared":
-        inputs["weights"] = f"{PROCESSED}/voom_weights.parquet"
+        inputs["weights"] = rules.voom_expression.output.weights
     return inputs
 
 
@@ -307,7 +309,7 @@ def enrichment_library_files():
         return [raw_file("genesets.gmt")]
     if config["data"]["source"] == "download":
         libraries = config["download"]["enrichr"]["libraries"]
-        return [f"resources/raw/enrichr/{name}.gmt" for name in libraries]
+        return [raw_file(enrichr_library_file(name)) for name in libraries]
     return []
 
 
@@ -318,37 +320,14 @@ def enrichment_inputs(wildcards):
     return inputs
 
 
-def validation_pairs(cohort):
-    """Pairs validated on ``cohort`` ("tahoe" or "pdx"): listed, or those of the cohort's drug;
-    control pairs too with validation.include_controls (as negative controls)."""
-    import pandas as pd
+def selected_pair_records():
+    """The selected pairs' records (forge.modelling.pairs.Pair) by name, from the checkpoint."""
+    return read_selected_pairs(checkpoints.select_pairs.get().output[0])
 
-    if not config["stages"][cohort]:
-        return []
-    listed = config["validation"][cohort]["pairs"]
-    table = pd.read_csv(
-        checkpoints.select_pairs.get().output[0], sep="\t", keep_default_na=False
-    )
-    if listed:
-        unknown = sorted(set(listed) - set(table["name"]))
-        if unknown:
-            raise ValueError(
-                f"validation.{cohort}.pairs: {unknown} are not modelled pairs "
-                f"(pairs: {', '.join(table['name'])})"
-            )
-        return list(listed)
-    drug = (
-        config["tahoe"]["drug"] if cohort == "tahoe" else config["pdx"]["treatment"]
-    ).casefold()
-    chosen = []
-    for row in table.itertuples():
-        drugs = [row.drug] + [d for d in str(row.extra_drugs).split(",") if d]
-        is_control = str(row.control).casefold() == "true"
-        if drug in {d.strip().casefold() for d in drugs} or (
-            is_control and config["validation"]["include_controls"]
-        ):
-            chosen.append(row.name)
-    return chosen
+
+def validation_pairs(cohort):
+    """Pairs validated on ``cohort`` ("tahoe" or "pdx"): forge.targets.validation_pairs."""
+    return forge.targets.validation_pairs(config, cohort, selected_pair_records())
 
 
 def validation_enrichment_inputs(wildcards):
@@ -360,24 +339,19 @@ def validation_tables(wildcards):
     inputs = {}
     for cohort in ("tahoe", "pdx"):
         pairs = validation_pairs(cohort)
-        inputs[f"{cohort}_tests"] = [
-            f"{RESULTS}/validation/{cohort}/{p}/tests.tsv" for p in pairs
-        ]
-        inputs[f"{cohort}_scores"] = [
-            f"{RESULTS}/validation/{cohort}/{p}/scores.tsv" for p in pairs
-        ]
-        inputs[f"{cohort}_robustness"] = [
-            f"{RESULTS}/validation/{cohort}/{p}/robustness.tsv" for p in pairs
-        ]
-    inputs["cohort_scores"] = [
-        f"{RESULTS}/pairs/{p}/benefit_scores.tsv" for p in selected_pairs()
-    ]
+        for table in ("tests", "scores", "robustness"):
+            inputs[f"{cohort}_{table}"] = [
+                LAYOUT.validation_table(cohort, table, pair) for pair in pairs
+            ]
+    inputs["cohort_scores"] = expand(
+        rules.evaluate_pair.output.scores, pair=selected_pairs()
+    )
     return inputs
 
 
 def provenance_inputs(wildcards):
     """The run's raw inputs (checksummed) and the download manifest when there is one."""
-    inputs = dict(pairs=f"{RESULTS}/pairs.tsv")
+    inputs = dict(pairs=rules.select_pairs.output[0])
     if config["data"]["source"] == "demo":
         inputs["raw"] = [f"{RAW_DEMO}/{name}" for name in DEMO_FILES]
     elif config["data"]["source"] == "files":
@@ -386,87 +360,66 @@ def provenance_inputs(wildcards):
         inputs["raw"] = [v for v in config["data"]["prepared"].values() if v]
     else:
         inputs["raw"] = list(cohort_raw_inputs(wildcards).values())
-    if os.path.exists("resources/raw/MANIFEST.tsv"):
-        inputs["manifest"] = "resources/raw/MANIFEST.tsv"
+    if os.path.exists(config["download"]["manifest"]):
+        inputs["manifest"] = config["download"]["manifest"]
     return inputs
 
 
-# Outputs of the analysis stage, per pair (stages.analysis).
-ANALYSIS_OUTPUTS = (
-    "embedding.tsv",
-    "clusters.tsv",
-    "cluster_summary.tsv",
-    "de_summary.tsv",
-    "enrichment.tsv",
-)
+def stage_outputs():
+    """The outputs of the stages that are not per pair: downloads (data.source = download), the
+    Tahoe-100M pseudo-bulk, the PDX tables."""
+    outputs = []
+    if config["data"]["source"] == "download":
+        outputs += rules.download_all.input
+    if config["stages"]["tahoe"]:
+        outputs += rules.tahoe_combine.output + rules.tahoe_voom.output
+    if config["stages"]["pdx"]:
+        outputs += rules.pdx_process.output
+    return outputs
 
 
 def all_outputs(wildcards):
     """Default target: comparison across pairs, per-pair outputs, cohort scores, stages."""
-    outputs = [
-        f"{RESULTS}/metrics.tsv",
-        f"{RESULTS}/comparison.tsv",
-        f"{RESULTS}/effect_concordance_test.tsv",
-    ] + STAGE_TARGETS
+    compared = rules.compare_pairs.output
+    outputs = [compared.metrics, compared.comparison, compared.concordance_test]
+    outputs += stage_outputs()
     if config["stages"]["tahoe"] or config["stages"]["pdx"]:
-        outputs.append(f"{RESULTS}/validation/summary.tsv")
-    outputs += [f"{RESULTS}/pairs/{pair}/who_benefits.tsv" for pair in selected_pairs()]
-    outputs += [f"{RESULTS}/provenance/versions.tsv"] + report_pages()
+        outputs.append(rules.summarise_validation.output.summary)
+    pairs = selected_pairs()
+    outputs += expand(rules.who_benefits.output[0], pair=pairs)
+    outputs += [rules.provenance.output.versions] + report_pages()
     if config["stages"]["figures"]:
-        outputs += [f"{RESULTS}/figures/index.tsv"] + figure_targets("png")
-    for pair in selected_pairs():
-        outputs += [
-            f"{RESULTS}/pairs/{pair}/benefit_scores.tsv",
-            f"{RESULTS}/pairs/{pair}/tuning_curve.tsv",
-            f"{RESULTS}/pairs/{pair}/top_genes.tsv",
-            f"{RESULTS}/pairs/{pair}/score_group_tests.tsv",
-        ]
-        outputs += [
-            f"{RESULTS}/scores/{pair}/{cohort}.tsv"
-            for cohort in config["scoring"]["cohorts"]
-        ]
-        if config["stages"]["analysis"]:
-            outputs += [f"{RESULTS}/pairs/{pair}/{name}" for name in ANALYSIS_OUTPUTS]
+        outputs += [rules.figure_index.output[0]] + figure_targets("png")
+    evaluated = rules.evaluate_pair.output
+    for name in (
+        evaluated.scores,
+        rules.tune_pair.output.curve,
+        evaluated.top_genes,
+        evaluated.group_tests,
+    ):
+        outputs += expand(name, pair=pairs)
+    outputs += expand(
+        rules.score_cohort.output.scores,
+        pair=pairs,
+        cohort=config["scoring"]["cohorts"],
+    )
     if config["stages"]["analysis"]:
-        outputs.append(f"{RESULTS}/embedding_umap.tsv")
+        for rule in (rules.embed_pair, rules.cluster_pair):
+            outputs += expand(rule.output, pair=pairs)
+        outputs += expand(rules.de_pair.output.summary, pair=pairs)
+        outputs += expand(rules.enrich_pair.output.enrichment, pair=pairs)
+        outputs.append(rules.embedding_umap.output.umap)
     return outputs
 
 
-# -- figures (workflow/rules/figures.smk): the registry of scripts/forge/figures/
-from forge.figures.registry import (
-    COHORT_TITLES,
-    caption_text,
-    figure_names,
-    figure_subject,
-    load_all,
-    paper_figure,
-    rst_escaped,
-    table_paths,
-    validation_cohorts,
-)
-from forge.modelling.pairs import read_selected_pairs
+# -- figures (workflow/rules/figures.smk): the figures' metadata (scripts/forge/figures/registry.py;
+# no drawing code is imported here) and which files a run draws (scripts/forge/targets.py).
 
 FIGURE_SPECS = load_all()
 # The validation cohorts' drug and models, as figure titles and captions name them.
 FIGURE_COHORTS = validation_cohorts(
     config["tahoe"]["drug"], config["pdx"]["treatment"], config["pdx"]["tumour_type"]
 )
-# Tables of the analysis stage: figures that read them are drawn only with stages.analysis.
-ANALYSIS_TABLES = {
-    "embedding",
-    "clusters",
-    "cluster_summary",
-    "cluster_lineages",
-    "sensitive_clusters",
-    "de_score_groups",
-    "de_sensitive_clusters",
-    "enrichment",
-    "umap",
-}
-
-
-def needs_analysis(spec):
-    return any(key.removesuffix("@pairs") in ANALYSIS_TABLES for key in spec.tables)
 
 
 def figure_inputs(wildcards):
@@ -476,20 +429,21 @@ def figure_inputs(wildcards):
 
 
 def figure_targets(suffix):
-    """Every figure file of the run (``png`` or ``index.tsv``)."""
-    pairs = selected_pairs()
-    validated = {cohort: validation_pairs(cohort) for cohort in ("tahoe", "pdx")}
-    return [
-        f"{RESULTS}/figures/{figure}/{name}.{suffix}"
-        for figure, spec in FIGURE_SPECS.items()
-        if config["stages"]["analysis"] or not needs_analysis(spec)
-        for name in figure_names(spec, pairs, validated)
-    ]
+    """Every figure file of the run (``png`` or ``index.tsv``): forge.targets.figure_files."""
+    pairs = selected_pair_records()
+    return forge.targets.figure_files(
+        FIGURE_SPECS,
+        pairs,
+        forge.targets.all_validation_pairs(config, pairs),
+        analysis=config["stages"]["analysis"],
+        results=RESULTS,
+        suffix=suffix,
+    )
 
 
 def figure_subject_of(wildcards):
     """What the figure job draws: the pair's record (never its name split), the cohort."""
-    pairs = read_selected_pairs(checkpoints.select_pairs.get().output[0])
+    pairs = selected_pair_records()
     return figure_subject(
         FIGURE_SPECS[wildcards.figure], wildcards.name, pairs, FIGURE_COHORTS
     )
@@ -534,14 +488,14 @@ def figure_caption(wildcards):
 # the page title and its caption under workflow/report/.
 # fmt: off
 REPORT_TABLES = {
-    "who_benefits": dict(table=f"{RESULTS}/pairs/{{pair}}/who_benefits.tsv", stage=None, category="2 Who benefits", title="Who benefits", caption="who_benefits.rst"),
-    "model_comparison": dict(table=f"{RESULTS}/comparison.tsv", stage=None, category="3 Model comparison", title="FORGE next to the baselines (mean ± sd over replicates)", caption="comparison.rst"),
-    "test_metrics": dict(table=f"{RESULTS}/metrics.tsv", stage=None, category="3 Model comparison", title="Metrics of every model, replicate and split", caption="metrics.rst"),
-    "validation_summary": dict(table=f"{RESULTS}/validation/summary.tsv", stage="validation", category="4 Validation", title="Every validation test", caption="validation_summary.rst"),
-    "validation_robustness": dict(table=f"{RESULTS}/validation/robustness_summary.tsv", stage="validation", category="4 Validation", title="Robustness of every validation claim (not additional claims)", caption="robustness_summary.rst"),
-    "figure_index": dict(table=f"{RESULTS}/figures/index.tsv", stage="figures", category="Figure index", title="Every panel of every figure", caption="figure_index.rst"),
-    "versions": dict(table=f"{RESULTS}/provenance/versions.tsv", stage=None, category="Provenance", title="Package versions", caption="provenance.rst"),
-    "inputs": dict(table=f"{RESULTS}/provenance/inputs.tsv", stage=None, category="Provenance", title="Raw inputs and their sha256", caption="provenance.rst"),
+    "who_benefits": dict(table=LAYOUT.table("who_benefits"), stage=None, category="2 Who benefits", title="Who benefits", caption="who_benefits.rst"),
+    "model_comparison": dict(table=LAYOUT.table("all_comparison"), stage=None, category="3 Model comparison", title="FORGE next to the baselines (mean ± sd over replicates)", caption="comparison.rst"),
+    "test_metrics": dict(table=LAYOUT.table("all_metrics"), stage=None, category="3 Model comparison", title="Metrics of every model, replicate and split", caption="metrics.rst"),
+    "validation_summary": dict(table=LAYOUT.table("validation_summary"), stage="validation", category="4 Validation", title="Every validation test", caption="validation_summary.rst"),
+    "validation_robustness": dict(table=LAYOUT.table("robustness_summary"), stage="validation", category="4 Validation", title="Robustness of every validation claim (not additional claims)", caption="robustness_summary.rst"),
+    "figure_index": dict(table=LAYOUT.table("figure_index"), stage="figures", category="Figure index", title="Every panel of every figure", caption="figure_index.rst"),
+    "versions": dict(table=LAYOUT.table("versions"), stage=None, category="Provenance", title="Package versions", caption="provenance.rst"),
+    "inputs": dict(table=LAYOUT.table("inputs"), stage=None, category="Provenance", title="Raw inputs and their sha256", caption="provenance.rst"),
 }
 # fmt: on
 REPORT_PAGES = f"{RESULTS}/report"
@@ -574,7 +528,7 @@ def report_page_of(wildcards):
         return REPORT_TABLES[key], None
     return (
         REPORT_TABLES[key],
-        read_selected_pairs(checkpoints.select_pairs.get().output[0])[pair_name],
+        selected_pair_records()[pair_name],
     )
 
 
@@ -611,15 +565,13 @@ def report_page_caption(wildcards):
 
 def report_overview_inputs(wildcards):
     inputs = dict(
-        pairs=f"{RESULTS}/pairs.tsv",
-        comparison=f"{RESULTS}/comparison.tsv",
-        who_benefits=[
-            f"{RESULTS}/pairs/{pair}/who_benefits.tsv" for pair in selected_pairs()
-        ],
+        pairs=rules.select_pairs.output[0],
+        comparison=rules.compare_pairs.output.comparison,
+        who_benefits=expand(rules.who_benefits.output[0], pair=selected_pairs()),
         method=workflow.source_path("../../docs/METHOD.md"),
     )
     if report_stage_on("validation"):
-        inputs["validation"] = f"{RESULTS}/validation/summary.tsv"
+        inputs["validation"] = rules.summarise_validation.output.summary
     return inputs
 
 
@@ -627,7 +579,7 @@ def report_run_settings():
     """What ran, as the overview lists it: (setting, value) rows from the validated config."""
     model, split = config["model"], config["split"]
     stages = [name for name, on in config["stages"].items() if on]
-    pairs = read_selected_pairs(checkpoints.select_pairs.get().output[0])
+    pairs = selected_pair_records()
     rows = [
         ("run", f"{RUN} (cohort {COHORT}, data source {config['data']['source']})"),
         (

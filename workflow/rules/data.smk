@@ -12,6 +12,7 @@ rule demo_raw_data:
         mem_mb=memory(2000),
         runtime=minutes(10),
     params:
+        code=code_version("demo_raw_data.py"),
         seed=config["data"]["demo"]["seed"],
         n_cell_lines=config["data"]["demo"]["n_cell_lines"],
         n_genes=config["data"]["demo"]["n_genes"],
@@ -26,12 +27,12 @@ if config["data"]["source"] == "prepared":
         input:
             **prepared_inputs(),
         output:
-            expression=f"{PROCESSED}/expression.parquet",
-            dependency=f"{PROCESSED}/dependency.parquet",
-            response=f"{PROCESSED}/response.parquet",
-            samples=f"{PROCESSED}/samples.tsv",
-            drug_targets=f"{PROCESSED}/drug_targets.tsv",
-            dropped=f"{PROCESSED}/dropped.tsv",
+            expression=COHORT_FILES["expression"],
+            dependency=COHORT_FILES["dependency"],
+            response=COHORT_FILES["response"],
+            samples=COHORT_FILES["samples"],
+            drug_targets=COHORT_FILES["drug_targets"],
+            dropped=COHORT_FILES["dropped"],
         log:
             f"{LOGS}/import_prepared.log",
         conda:
@@ -40,6 +41,8 @@ if config["data"]["source"] == "prepared":
         resources:
             mem_mb=memory(4000, per_input_mb=4),
             runtime=minutes(30),
+        params:
+            code=code_version("import_prepared.py"),
         script:
             "../scripts/import_prepared.py"
 
@@ -50,12 +53,12 @@ else:
             unpack(cohort_raw_inputs),
         output:
             counts=f"{PROCESSED}/counts.parquet",
-            dependency=f"{PROCESSED}/dependency.parquet",
-            response=f"{PROCESSED}/response.parquet",
-            drug_targets=f"{PROCESSED}/drug_targets.tsv",
-            samples=f"{PROCESSED}/samples.tsv",
+            dependency=COHORT_FILES["dependency"],
+            response=COHORT_FILES["response"],
+            drug_targets=COHORT_FILES["drug_targets"],
+            samples=COHORT_FILES["samples"],
             id_mapping=f"{PROCESSED}/id_mapping.tsv",
-            dropped=f"{PROCESSED}/dropped.tsv",
+            dropped=COHORT_FILES["dropped"],
             gene_mapping=f"{PROCESSED}/gene_mapping.tsv",
         log:
             f"{LOGS}/build_cohort.log",
@@ -68,15 +71,16 @@ else:
             mem_mb=memory(8000, per_input_mb=3),
             runtime=minutes(60),
         params:
+            code=code_version("build_cohort.py"),
             non_integer_counts=config["data"]["non_integer_counts"],
         script:
             "../scripts/build_cohort.py"
 
     rule voom_expression:
         input:
-            counts=f"{PROCESSED}/counts.parquet",
+            counts=rules.build_cohort.output.counts,
         output:
-            expression=f"{PROCESSED}/expression.parquet",
+            expression=COHORT_FILES["expression"],
             weights=f"{PROCESSED}/voom_weights.parquet",
             dropped_genes=f"{PROCESSED}/voom_dropped_genes.tsv",
         log:
@@ -90,6 +94,7 @@ else:
             mem_mb=memory(4000, per_input_mb=6),
             runtime=minutes(60),
         params:
+            code=code_version("voom_expression.py"),
             gene_universe=config["normalisation"]["gene_universe"],
         script:
             "../scripts/voom_expression.py"
@@ -97,7 +102,7 @@ else:
 
 rule expression_array:
     input:
-        expression=COHORT_MATRICES["expression"],
+        expression=COHORT_FILES["expression"],
     output:
         **EXPRESSION_ARRAY,
     log:
@@ -110,5 +115,7 @@ rule expression_array:
     resources:
         mem_mb=memory(2000, per_input_mb=6),
         runtime=minutes(20),
+    params:
+        code=code_version("expression_array.py"),
     script:
         "../scripts/expression_array.py"

@@ -9,9 +9,9 @@ DL_PLAN = dl.planned_downloads(DL)
 DL_GTF = f"resources/raw/annotation/{dl.url_basename(DL['gencode']['url'])}"
 DL_GENE_INFO = f"resources/raw/annotation/{dl.url_basename(DL['synonyms']['url'])}"
 
+# The default target fetches every file of the enabled sources (rule download_all's inputs,
+# common.smk: stage_outputs).
 if config["data"]["source"] == "download":
-    # The default target fetches every file of the enabled sources.
-    STAGE_TARGETS.extend(p.path for s in DL["sources"] for p in DL_PLAN[s])
     if DL["offline"]:
         # Air-gapped: fail at parse time, naming every missing file and where to put it.
         _dl_missing = dl.missing_offline(p for s in DL["sources"] for p in DL_PLAN[s])
@@ -178,6 +178,8 @@ rule gencode_gene_spans:
     resources:
         mem_mb=memory(4000),
         runtime=minutes(30),
+    params:
+        code=code_version("gencode_gene_spans.py"),
     script:
         "../scripts/gencode_gene_spans.py"
 
@@ -211,6 +213,7 @@ rule symbol_synonyms:
         mem_mb=memory(2000),
         runtime=minutes(10),
     params:
+        code=code_version("symbol_synonyms.py"),
         tax_id=DL["synonyms"]["tax_id"],
     script:
         "../scripts/symbol_synonyms.py"

@@ -4,7 +4,7 @@
 rule figure:
     input:
         unpack(figure_inputs),
-        pairs=f"{RESULTS}/pairs.tsv",
+        pairs=rules.select_pairs.output[0],
     output:
         png=report(
             f"{RESULTS}/figures/{{figure}}/{{name}}.png",
@@ -28,6 +28,7 @@ rule figure:
         mem_mb=memory(2000),
         runtime=minutes(10),
     params:
+        code=code_version("figure.py"),
         caption=lambda wildcards: figure_caption(wildcards),
         results=lambda wildcards, output: output.png.split("/figures/")[0],
         cohorts=FIGURE_COHORTS,
@@ -38,9 +39,9 @@ rule figure:
 rule figure_index:
     input:
         figures=lambda wildcards: figure_targets("index.tsv"),
-        pairs=f"{RESULTS}/pairs.tsv",
+        pairs=rules.select_pairs.output[0],
     output:
-        f"{RESULTS}/figures/index.tsv",
+        LAYOUT.table("figure_index"),
     log:
         f"{LOGS}/figure_index.log",
     conda:
@@ -49,16 +50,18 @@ rule figure_index:
     resources:
         mem_mb=memory(1000),
         runtime=minutes(5),
+    params:
+        code=code_version("figure_index.py"),
     script:
         "../scripts/figure_index.py"
 
 
 rule who_benefits:
     input:
-        scores=f"{RESULTS}/pairs/{{pair}}/benefit_scores.tsv",
-        samples=f"{PROCESSED}/samples.tsv",
+        scores=rules.evaluate_pair.output.scores,
+        samples=COHORT_FILES["samples"],
     output:
-        f"{RESULTS}/pairs/{{pair}}/who_benefits.tsv",
+        LAYOUT.table("who_benefits"),
     log:
         f"{LOGS}/who_benefits/{{pair}}.log",
     group:
@@ -69,6 +72,8 @@ rule who_benefits:
     resources:
         mem_mb=memory(1000),
         runtime=minutes(5),
+    params:
+        code=code_version("who_benefits.py"),
     script:
         "../scripts/who_benefits.py"
 
@@ -77,8 +82,8 @@ rule provenance:
     input:
         unpack(provenance_inputs),
     output:
-        versions=f"{RESULTS}/provenance/versions.tsv",
-        inputs=f"{RESULTS}/provenance/inputs.tsv",
+        versions=LAYOUT.table("versions"),
+        inputs=LAYOUT.table("inputs"),
         config=report(
             f"{RESULTS}/provenance/config.yaml",
             caption="../report/provenance.rst",
@@ -93,6 +98,7 @@ rule provenance:
         mem_mb=memory(1000),
         runtime=minutes(10),
     params:
+        code=code_version("provenance.py"),
         config=config,
     script:
         "../scripts/provenance.py"
@@ -122,6 +128,7 @@ rule report_table:
         mem_mb=memory(1000),
         runtime=minutes(5),
     params:
+        code=code_version("report_table.py"),
         title=report_page_title,
         caption=report_page_caption,
     script:
@@ -147,6 +154,7 @@ rule report_overview:
         mem_mb=memory(1000),
         runtime=minutes(5),
     params:
+        code=code_version("report_overview.py"),
         run=RUN,
         settings=lambda wildcards: report_run_settings(),
         categories=lambda wildcards: report_categories(),

@@ -2,7 +2,7 @@ checkpoint select_pairs:
     input:
         unpack(pair_selection_inputs),
     output:
-        f"{RESULTS}/pairs.tsv",
+        LAYOUT.table("pairs"),
     log:
         f"{LOGS}/select_pairs.log",
     conda:
@@ -12,6 +12,7 @@ checkpoint select_pairs:
         mem_mb=memory(2000, per_input_mb=5),
         runtime=minutes(10),
     params:
+        code=code_version("select_pairs.py"),
         auto=config["pairs"]["auto"],
         min_cell_lines=config["pairs"]["min_cell_lines"],
     script:
@@ -22,12 +23,11 @@ rule prepare_pair:
     input:
         unpack(prepare_pair_inputs),
     output:
-        split=f"{RESULTS}/pairs/{{pair}}/split.tsv",
+        **PAIR_SLICES,
+        split=LAYOUT.table("split"),
         genes=f"{RESULTS}/pairs/{{pair}}/genes.tsv",
         dropped=f"{RESULTS}/pairs/{{pair}}/dropped.tsv",
         # the pair's slices of the cohort, read by the later per-pair jobs
-        expression=f"{RESULTS}/pairs/{{pair}}/expression.parquet",
-        outputs=f"{RESULTS}/pairs/{{pair}}/observed_outputs.parquet",
     log:
         f"{LOGS}/prepare_pair/{{pair}}.log",
     priority: MODELLING_FIRST
@@ -40,6 +40,7 @@ rule prepare_pair:
         mem_mb=memory(2000, per_input_mb=5),
         runtime=minutes(10),
     params:
+        code=code_version("prepare_pair.py"),
         split=config["split"],
         genes=config["genes"],
         # what runs on the split later, so a too small split is refused here: only the values
@@ -53,11 +54,11 @@ rule prepare_pair:
 rule tune_pair:
     input:
         **PAIR_SLICES,
-        pairs=f"{RESULTS}/pairs.tsv",
-        split=f"{RESULTS}/pairs/{{pair}}/split.tsv",
-        genes=f"{RESULTS}/pairs/{{pair}}/genes.tsv",
+        pairs=rules.select_pairs.output[0],
+        split=rules.prepare_pair.output.split,
+        genes=rules.prepare_pair.output.genes,
     output:
-        curve=f"{RESULTS}/pairs/{{pair}}/tuning_curve.tsv",
+        curve=LAYOUT.table("tuning_curve"),
         cv=f"{RESULTS}/pairs/{{pair}}/cross_validation.tsv",
         chosen=f"{RESULTS}/pairs/{{pair}}/hyperparameters.json",
     log:
@@ -72,6 +73,7 @@ rule tune_pair:
         mem_mb=memory(2000, per_input_mb=5),
         runtime=minutes(120),
     params:
+        code=code_version("tune_pair.py"),
         # the solver settings and seed (not replicates or kinds, which only training reads)
         model=MODEL_FIT_SETTINGS,
         tuning=config["tuning"],
@@ -82,11 +84,11 @@ rule tune_pair:
 rule train_pair:
     input:
         **PAIR_SLICES,
-        **cross_validated_choice(),
-        pairs=f"{RESULTS}/pairs.tsv",
-        split=f"{RESULTS}/pairs/{{pair}}/split.tsv",
-        genes=f"{RESULTS}/pairs/{{pair}}/genes.tsv",
         # the tuning stage's choice, only when cross-validation makes it (else training does not wait for the curve)
+        **cross_validated_choice(),
+        pairs=LAYOUT.table("pairs"),
+        split=LAYOUT.table("split"),
+        genes=f"{RESULTS}/pairs/{{pair}}/genes.tsv",
     output:
         models=directory(f"{RESULTS}/models/{{pair}}"),
     log:
@@ -101,6 +103,7 @@ rule train_pair:
         mem_mb=memory(2000, per_input_mb=5),
         runtime=minutes(120),
     params:
+        code=code_version("train_pair.py"),
         model=config["model"],
     script:
         "../scripts/train_pair.py"
@@ -112,9 +115,9 @@ rule train_pair_k:
     input:
         **cross_validated_choice(),
         **PAIR_SLICES,
-        pairs=f"{RESULTS}/pairs.tsv",
-        split=f"{RESULTS}/pairs/{{pair}}/split.tsv",
-        genes=f"{RESULTS}/pairs/{{pair}}/genes.tsv",
+        pairs=rules.select_pairs.output[0],
+        split=rules.prepare_pair.output.split,
+        genes=rules.prepare_pair.output.genes,
     output:
         models=directory(f"{RESULTS}/models_k/{{pair}}/k{{k}}"),
     log:
@@ -130,7 +133,8 @@ rule train_pair_k:
         mem_mb=memory(2000, per_input_mb=5),
         runtime=minutes(120),
     params:
-        model=config["model"],
+        code=code_version("train_pair_k.py"),
+        model=VALIDATION_K_MODEL_SETTINGS,
     script:
         "../scripts/train_pair_k.py"
 
@@ -138,12 +142,12 @@ rule train_pair_k:
 rule baselines_pair:
     input:
         **PAIR_SLICES,
-        samples=f"{PROCESSED}/samples.tsv",
-        pairs=f"{RESULTS}/pairs.tsv",
-        split=f"{RESULTS}/pairs/{{pair}}/split.tsv",
-        genes=f"{RESULTS}/pairs/{{pair}}/genes.tsv",
+        samples=COHORT_FILES["samples"],
+        pairs=rules.select_pairs.output[0],
+        split=rules.prepare_pair.output.split,
+        genes=rules.prepare_pair.output.genes,
     output:
-        predictions=f"{RESULTS}/pairs/{{pair}}/baseline_predictions.tsv",
+        predictions=LAYOUT.table("baseline_predictions"),
         settings=f"{RESULTS}/pairs/{{pair}}/baseline_settings.tsv",
         ridge=f"{RESULTS}/pairs/{{pair}}/ridge_model.json",
     log:
@@ -158,6 +162,7 @@ rule baselines_pair:
         mem_mb=memory(2000, per_input_mb=5),
         runtime=minutes(60),
     params:
+        code=code_version("baselines_pair.py"),
         baselines=config["baselines"],
     script:
         "../scripts/baselines_pair.py"
@@ -166,21 +171,21 @@ rule baselines_pair:
 rule evaluate_pair:
     input:
         **PAIR_SLICES,
-        samples=f"{PROCESSED}/samples.tsv",
-        pairs=f"{RESULTS}/pairs.tsv",
-        split=f"{RESULTS}/pairs/{{pair}}/split.tsv",
-        models=f"{RESULTS}/models/{{pair}}",
-        baselines=f"{RESULTS}/pairs/{{pair}}/baseline_predictions.tsv",
+        samples=COHORT_FILES["samples"],
+        pairs=rules.select_pairs.output[0],
+        split=rules.prepare_pair.output.split,
+        models=rules.train_pair.output.models,
+        baselines=rules.baselines_pair.output.predictions,
     output:
-        metrics=f"{RESULTS}/pairs/{{pair}}/metrics.tsv",
-        comparison=f"{RESULTS}/pairs/{{pair}}/comparison.tsv",
-        scores=f"{RESULTS}/pairs/{{pair}}/benefit_scores.tsv",
-        effects=f"{RESULTS}/pairs/{{pair}}/gene_effects.tsv",
-        top_genes=f"{RESULTS}/pairs/{{pair}}/top_genes.tsv",
-        concordance=f"{RESULTS}/pairs/{{pair}}/effect_concordance.tsv",
-        group_tests=f"{RESULTS}/pairs/{{pair}}/score_group_tests.tsv",
+        metrics=LAYOUT.table("metrics"),
+        comparison=LAYOUT.table("comparison"),
+        scores=LAYOUT.table("benefit_scores"),
+        effects=LAYOUT.table("gene_effects"),
+        top_genes=LAYOUT.table("top_genes"),
+        concordance=LAYOUT.table("effect_concordance"),
+        group_tests=LAYOUT.table("score_group_tests"),
         missing=f"{RESULTS}/pairs/{{pair}}/missing_genes.tsv",
-        predictions=f"{RESULTS}/pairs/{{pair}}/predictions.tsv",
+        predictions=LAYOUT.table("predictions"),
     log:
         f"{LOGS}/evaluate_pair/{{pair}}.log",
     priority: MODELLING_FIRST
@@ -193,6 +198,7 @@ rule evaluate_pair:
         mem_mb=memory(2000, per_input_mb=5),
         runtime=minutes(30),
     params:
+        code=code_version("evaluate_pair.py"),
         max_missing_fraction=config["scoring"]["max_missing_fraction"],
     script:
         "../scripts/evaluate_pair.py"
@@ -200,16 +206,16 @@ rule evaluate_pair:
 
 rule compare_pairs:
     input:
-        pairs=f"{RESULTS}/pairs.tsv",
-        metrics=per_pair(f"{RESULTS}/pairs/{{pair}}/metrics.tsv"),
-        comparison=per_pair(f"{RESULTS}/pairs/{{pair}}/comparison.tsv"),
-        concordance=per_pair(f"{RESULTS}/pairs/{{pair}}/effect_concordance.tsv"),
+        pairs=rules.select_pairs.output[0],
+        metrics=per_pair(rules.evaluate_pair.output.metrics),
+        comparison=per_pair(rules.evaluate_pair.output.comparison),
+        concordance=per_pair(rules.evaluate_pair.output.concordance),
     output:
         # shown in the report as tables by rule report_table (REPORT_TABLES, common.smk)
-        metrics=f"{RESULTS}/metrics.tsv",
-        comparison=f"{RESULTS}/comparison.tsv",
-        concordance=f"{RESULTS}/effect_concordance.tsv",
-        concordance_test=f"{RESULTS}/effect_concordance_test.tsv",
+        metrics=LAYOUT.table("all_metrics"),
+        comparison=LAYOUT.table("all_comparison"),
+        concordance=LAYOUT.table("all_concordance"),
+        concordance_test=LAYOUT.table("concordance_test"),
     log:
         f"{LOGS}/compare_pairs.log",
     conda:
@@ -218,13 +224,15 @@ rule compare_pairs:
     resources:
         mem_mb=memory(1000),
         runtime=minutes(10),
+    params:
+        code=code_version("compare_pairs.py"),
     script:
         "../scripts/compare_pairs.py"
 
 
 rule score_cohort:
     input:
-        models=f"{RESULTS}/models/{{pair}}",
+        models=rules.train_pair.output.models,
         expression=cohort_to_score,
     output:
         scores=f"{RESULTS}/scores/{{pair}}/{{cohort}}.tsv",
@@ -242,6 +250,7 @@ rule score_cohort:
         mem_mb=memory(1000, per_input_mb=5),
         runtime=minutes(10),
     params:
+        code=code_version("score_cohort.py"),
         kind=lambda wildcards: config["scoring"]["cohorts"][wildcards.cohort]["kind"],
         scaling=lambda wildcards: config["scoring"]["cohorts"][wildcards.cohort][
             "scaling"

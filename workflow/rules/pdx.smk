@@ -1,16 +1,6 @@
 # PDX validation data (Gao et al. 2015; FORGE_METHOD §5): workbook → pseudo-counts, voom
 # logCPM and response tables of one tumour type and treatment (config section `pdx`).
 PDX = config["pdx"]
-PDX_PROCESSED = f"{PROCESSED}/pdx"
-PDX_OUTPUTS = {
-    "pseudocounts": f"{PDX_PROCESSED}/pseudocounts.parquet",
-    "expression": f"{PDX_PROCESSED}/expression.parquet",
-    "response": f"{PDX_PROCESSED}/response.tsv",
-    "sensitivity": f"{PDX_PROCESSED}/sensitivity.tsv",
-    "sensitivity_expression": f"{PDX_PROCESSED}/sensitivity_expression.parquet",
-    "gene_mapping": f"{PDX_PROCESSED}/gene_mapping.tsv",
-    "dropped": f"{PDX_PROCESSED}/dropped.tsv",
-}
 PDX_SHEET_CSVS = {
     "fpkm": PDX["files"]["fpkm_csv"],
     "raw_data": PDX["files"]["raw_data_csv"],
@@ -31,7 +21,7 @@ if any(PDX_SHEET_CSVS.values()) and PDX["files"]["workbook"]:
 PDX_INPUTS = (
     dict(PDX_SHEET_CSVS)
     if all(PDX_SHEET_CSVS.values())
-    else {"workbook": PDX["files"]["workbook"] or raw_file("nm.3954-S2.xlsx")}
+    else {"workbook": PDX["files"]["workbook"] or raw_file(PDX_WORKBOOK)}
 )
 PDX_INPUTS["gene_spans"] = PDX["files"]["gene_spans"] or raw_file(
     "gencode_v19_gene_spans.csv"
@@ -43,7 +33,13 @@ rule pdx_process:
     input:
         **PDX_INPUTS,
     output:
-        **PDX_OUTPUTS,
+        pseudocounts=f"{PROCESSED}/pdx/pseudocounts.parquet",
+        expression=f"{PROCESSED}/pdx/expression.parquet",
+        response=f"{PROCESSED}/pdx/response.tsv",
+        sensitivity=f"{PROCESSED}/pdx/sensitivity.tsv",
+        sensitivity_expression=f"{PROCESSED}/pdx/sensitivity_expression.parquet",
+        gene_mapping=f"{PROCESSED}/pdx/gene_mapping.tsv",
+        dropped=f"{PROCESSED}/pdx/dropped.tsv",
     log:
         f"{LOGS}/pdx_process.log",
     benchmark:
@@ -55,10 +51,7 @@ rule pdx_process:
         mem_mb=memory(4000),
         runtime=minutes(30),
     params:
+        code=code_version("pdx_process.py"),
         settings=PDX,
     script:
         "../scripts/pdx_process.py"
-
-
-if config["stages"]["pdx"]:
-    STAGE_TARGETS.extend(PDX_OUTPUTS.values())

@@ -12,6 +12,7 @@ from statsmodels.stats.multitest import multipletests
 
 from forge.analysis.enrichment import run_enrichment
 from forge.io import InputFormatError, read_parquet_matrix
+from forge.layout import VALIDATION_TABLES
 from forge.modelling.baselines import LinearBaseline
 from forge.modelling.model import load_model
 from forge.modelling.transfer import DEFAULT_MIN_COHORT_SIZE, TRAINING_RAW, Recipe
@@ -113,13 +114,6 @@ def tag(table: pd.DataFrame, recipe: Recipe, **extra) -> pd.DataFrame:
     return table
 
 
-TAHOE_TABLES = ("scores", "missing_genes", "response_strength", "unmatched", "tests", "de", "de_summary", "enrichment",
-                "platform_shift")
-PDX_TABLES = ("scores", "missing_genes", "tests", "mrecist", "sensitivity", "platform_shift")
-#: Tables of the robustness part of each cohort's validation (forge.validation.robustness).
-ROBUSTNESS_TABLES = ("robustness", "gene_dropout", "gene_weights", "weight_tests")
-
-
 def validate_tahoe(models: PairModels, dmso: pd.DataFrame, treated: pd.DataFrame, counts: pd.DataFrame,
                    samples: pd.DataFrame, settings: dict, control: str, libraries: dict | None,
                    enrichment_settings: dict | None) -> dict[str, pd.DataFrame]:
@@ -152,7 +146,7 @@ def validate_tahoe(models: PairModels, dmso: pd.DataFrame, treated: pd.DataFrame
         test_tables.append(tag(vtahoe.tahoe_tests(scores, strength, settings["min_group"]), recipe))
     tests = pd.concat(test_tables, ignore_index=True)
     if not score_tables:
-        tables = {name: pd.DataFrame() for name in TAHOE_TABLES + ROBUSTNESS_TABLES}
+        tables = {name: pd.DataFrame() for name in VALIDATION_TABLES["tahoe"]}
         tables.update(tests=tests, response_strength=strength, unmatched=unmatched)
         return tables
     all_scores = pd.concat(score_tables, ignore_index=True)
@@ -210,7 +204,7 @@ def validate_pdx(models: PairModels, expression: pd.DataFrame, response: pd.Data
             log.warning("pseudo-count grid not scored under %s: %s", recipe.label, error)
     tests = pd.concat(test_tables, ignore_index=True)
     if not score_tables:
-        tables = {name: pd.DataFrame() for name in PDX_TABLES + ROBUSTNESS_TABLES}
+        tables = {name: pd.DataFrame() for name in VALIDATION_TABLES["pdx"]}
         tables["tests"] = tests
         return tables
 
