@@ -213,7 +213,7 @@ MODEL_FIT_SETTINGS = {
     for key, value in config["model"].items()
     if key not in ("replicates", "kinds")
 }
-# The model settings of the validation.k models (rule train_pair_k): joint models whose k is the
+# The model settings of the validation.k models (train_pair_k): joint models whose k is the
 # rule's wildcard, so neither the reported k nor the kinds.
 VALIDATION_K_MODEL_SETTINGS = {
     key: value
@@ -404,8 +404,8 @@ def all_outputs(wildcards):
         cohort=config["scoring"]["cohorts"],
     )
     if config["stages"]["analysis"]:
-        for rule in (rules.embed_pair, rules.cluster_pair):
-            outputs += expand(rule.output, pair=pairs)
+        for analysed in (rules.embed_pair, rules.cluster_pair):
+            outputs += expand(analysed.output, pair=pairs)
         outputs += expand(rules.de_pair.output.summary, pair=pairs)
         outputs += expand(rules.enrich_pair.output.enrichment, pair=pairs)
         outputs.append(rules.embedding_umap.output.umap)

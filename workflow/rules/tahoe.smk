@@ -3,13 +3,9 @@
 TAHOE = config["tahoe"]
 
 
-def tahoe_plate(wildcards):
-    return raw_file(tahoe_plate_file(wildcards.plate))
-
-
 rule tahoe_pseudobulk_plate:
     input:
-        h5ad=tahoe_plate,
+        h5ad=lambda wildcards: raw_file(tahoe_plate_file(wildcards.plate)),
     output:
         counts=f"{PROCESSED}/tahoe/plates/plate{{plate}}.counts.parquet",
         samples=f"{PROCESSED}/tahoe/plates/plate{{plate}}.samples.tsv",
