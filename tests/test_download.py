@@ -26,6 +26,7 @@ import yaml
 from conftest import copy_workflow, run_snakemake
 
 import forge.sources.download as dl
+from forge.io import InputFormatError
 from forge.sources import parsers
 
 # --------------------------------------------------------------------------- loopback server
@@ -471,9 +472,9 @@ def test_creammist_tables_from_fixture_json() -> None:
     assert gdsc["A-549"].tolist() == [5.2]
     linear = [{"cellosaurus_id": f"c{i}", "standard_drug_name": "D", "dataset": "All", "IC50": 500.0 + i}
               for i in range(5)]
-    with pytest.raises(dl.InputFormatError, match="linear concentration"):
+    with pytest.raises(InputFormatError, match="linear concentration"):
         dl.creammist_tables(linear, [])
-    with pytest.raises(dl.InputFormatError, match="lacks"):
+    with pytest.raises(InputFormatError, match="lacks"):
         dl.creammist_tables([{"cellosaurus_id": "A", "dataset": "All", "IC50": 1}], [])
 
 
