@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import json
 import multiprocessing
+import re
 import socket
 import threading
 import urllib.parse
@@ -25,7 +26,9 @@ import yaml
 
 from conftest import copy_workflow, run_snakemake
 
+import forge.layout as layout
 import forge.sources.download as dl
+from forge.io import InputFormatError
 from forge.sources import parsers
 
 # --------------------------------------------------------------------------- loopback server
@@ -227,14 +230,19 @@ def write_config(workdir: Path, download: dict, source: str = "demo") -> Path:
     return path
 
 
-def planned(download: dict) -> dict[str, list[dl.PlannedFile]]:
-    """The planned files with the schema defaults filled in (as the workflow sees them)."""
+def plan_config(download: dict) -> dict:
+    """The ``download`` section with the schema defaults filled in (as the workflow sees it)."""
     from forge.config import load_schema, _fill_defaults
 
     schema = load_schema(Path(__file__).resolve().parents[1] / "workflow/schemas/config.schema.yaml")
     cfg = {"download": json.loads(json.dumps(download))}
     _fill_defaults(cfg, {"properties": {"download": schema["properties"]["download"]}})
-    return dl.planned_downloads(cfg["download"])
+    return cfg["download"]
+
+
+def planned(download: dict) -> dict[str, list[dl.PlannedFile]]:
+    """The planned files of a ``download`` section (schema defaults filled in)."""
+    return dl.planned_downloads(plan_config(download))
 
 
 # --------------------------------------------------------------------------- the download rules
@@ -296,6 +304,7 @@ def test_good_files_are_verified_and_manifested(rules_run) -> None:
     # Enrichr answered 503 once per library: retried with backoff
     log = (workdir / "logs/download/enrichr/KEGG_2021_Human.log").read_text()
     assert "HTTP 503" in log and "retry 1/3" in log
+    assert "download_enrichr WARNING" in log  # the shared adapter's logger is named after its rule
 
 
 def test_corrupt_file_fails_and_leaves_nothing(rules_run) -> None:
@@ -471,9 +480,9 @@ def test_creammist_tables_from_fixture_json() -> None:
     assert gdsc["A-549"].tolist() == [5.2]
     linear = [{"cellosaurus_id": f"c{i}", "standard_drug_name": "D", "dataset": "All", "IC50": 500.0 + i}
               for i in range(5)]
-    with pytest.raises(dl.InputFormatError, match="linear concentration"):
+    with pytest.raises(InputFormatError, match="linear concentration"):
         dl.creammist_tables(linear, [])
-    with pytest.raises(dl.InputFormatError, match="lacks"):
+    with pytest.raises(InputFormatError, match="lacks"):
         dl.creammist_tables([{"cellosaurus_id": "A", "dataset": "All", "IC50": 1}], [])
 
 
@@ -511,6 +520,9 @@ def test_retry_policy_and_offline() -> None:
     with pytest.raises(dl.OfflineError, match="put the file at"):
         dl.download_file("http://127.0.0.1:9/x", "never/x", offline=True)
     assert not Path("never").exists()
+    with pytest.raises(ValueError, match="validate='xml'"):
+        dl.fetch_url("http://127.0.0.1:9/x", "never/x", source="s", release="r",
+                     settings=dl.FetchSettings(offline=True), validate="xml")
     assert dl.parse_md5sums(f"{'a' * 32}  dir/file.gz\nnot a line\n{'B' * 32} *other\n") == {
         "file.gz": "a" * 32, "other": "b" * 32}
 
@@ -533,14 +545,67 @@ def test_concurrent_manifest_updates_keep_every_row(tmp_path: Path) -> None:
     assert len(table) == 90 and table.set_index("file").loc["w0-0", "url"] == "v"
 
 
-def test_planned_files_match_raw_file_names() -> None:
-    plan = planned(download_config("https://example.org"))
-    paths = {p.path for files in plan.values() for p in files}
-    for name, source in {
-        "OmicsExpressionRNASeQCGeneCountProfile.csv": "depmap", "Model.csv": "depmap",
-        "creammist_ic50.csv": "creammist", "creammist_cell_lines.csv": "creammist",
-        "drug_targets.csv": "annotation", "symbol_synonyms.csv": "annotation",
-        "gencode_v19_gene_spans.csv": "annotation", "nm.3954-S2.xlsx": "pdx",
-    }.items():
-        assert f"resources/raw/{source}/{name}" in paths
-    assert "resources/raw/tahoe/plate7_filt_Vevo_Tahoe100M_WServicesFrom_ParseGigalab.h5ad" in paths
+def test_plan_has_exactly_the_raw_files_the_workflow_reads() -> None:
+    """The plan's paths are forge.layout's downloaded paths of every raw file the workflow reads
+    with data.source = download, and nothing else but the Tahoe metadata (provenance only)."""
+    cfg = download_config("https://example.org")
+    cfg["tahoe"]["plates"] = [7, 8, 9]
+    plan = planned(cfg)
+    paths = [p.path for files in plan.values() for p in files]
+    assert len(paths) == len(set(paths))
+    tahoe = plan_config(cfg)["tahoe"]
+    read = {
+        # the cohort's raw inputs (build_cohort), the PDX workbook, gene spans and synonyms
+        *(layout.downloaded_path(name) for name in layout.RAW_SOURCE_OF),
+        *(layout.downloaded_path(layout.tahoe_plate_file(plate)) for plate in tahoe["plates"]),
+        *(layout.downloaded_path(layout.enrichr_library_file(name)) for name in cfg["enrichr"]["libraries"]),
+    }
+    assert set(layout.COHORT_RAW_FILES.values()) <= set(layout.RAW_SOURCE_OF)
+    provenance = {layout.downloaded_path(layout.tahoe_metadata_file(name)) for name in tahoe["metadata"]}
+    assert set(paths) == read | provenance
+    # each source's files sit where its rule writes them
+    assert {p.path for p in plan["creammist"]} == {
+        layout.downloaded_path(layout.COHORT_RAW_FILES[key]) for key in ("ic50", "creammist_cell_lines")}
+    assert [p.path for p in plan["pdx"]] == [layout.downloaded_path(layout.PDX_WORKBOOK)]
+    # the plate file is the one the release serves, under the same name
+    assert {p.url.rsplit("/", 1)[1] for p in plan["tahoe"][:3]} == {
+        layout.TAHOE_PLATE.format(plate=plate) for plate in (7, 8, 9)}
+
+
+def dry_run_jobs(output: str) -> list[tuple[str, list[str], list[str]]]:
+    """(rule, input files, output files) of every job a ``snakemake -n`` printed."""
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?(?:rule|checkpoint) \w+:\n)", output):
+        match = re.match(r"(?:local)?(?:rule|checkpoint) (\w+):\n", block)
+        if match:
+            fields = dict(re.findall(r"^    (input|output): (.*)$", block, re.M))
+            jobs.append((match.group(1), *(fields.get(k, "").split(", ") if fields.get(k) else [] for k in ("input", "output"))))
+    return jobs
+
+
+def test_dry_run_downloads_exactly_the_plan(tmp_path: Path) -> None:
+    """With data.source = download, the workflow's dry run plans the download rules for exactly
+    the plan's files (and the GTF and gene_info they are converted from), and every raw file a
+    job reads is one of the plan's."""
+    workdir = copy_workflow(tmp_path / "dry_run")
+    cfg = download_config("http://127.0.0.1:9")
+    cfg["tahoe"]["plates"] = [7, 8]  # the plates the Tahoe stage reads (its own tahoe.plates)
+    configfile = workdir / "test_download.yaml"
+    configfile.write_text(yaml.safe_dump({"data": {"source": "download"}, "tahoe": {"plates": cfg["tahoe"]["plates"]},
+                                          "download": cfg}))
+    result = run_snakemake(workdir, "-n", "--configfile", str(configfile))
+    jobs = dry_run_jobs(result.stdout)
+    download_rules = set(re.findall(r"^rule (\w+):", (workdir / "workflow/rules/download.smk").read_text(), re.M))
+    assert {"download_depmap", "download_tahoe_plate", "gencode_gene_spans"} <= download_rules
+    plan = [p for files in planned(cfg).values() for p in files]
+    files = {p.path for p in plan}
+    converted_from = {a for p in plan for a in p.alternatives if a != layout.CREAMMIST_CACHE}
+    assert converted_from == {dl.gencode_gtf_path(plan_config(cfg)), dl.gene_info_path(plan_config(cfg))}
+    produced = [o for rule, _, outputs in jobs if rule in download_rules - {"download_all"} for o in outputs]
+    assert len(produced) == len(set(produced))
+    assert set(produced) == files | converted_from
+    read = {i for rule, inputs, _ in jobs if rule not in download_rules for i in inputs
+            if i.startswith(layout.RAW + "/")}
+    assert read and read <= files
+    cohort = [inputs for rule, inputs, _ in jobs if rule == "build_cohort"]
+    assert cohort == [[layout.downloaded_path(name) for name in layout.COHORT_RAW_FILES.values()]]

@@ -28,6 +28,9 @@ TAHOE_PLATE = "plate{plate}_filt_Vevo_Tahoe100M_WServicesFrom_ParseGigalab.h5ad"
 #: The Gao 2015 PDX supplementary workbook.
 PDX_WORKBOOK = "nm.3954-S2.xlsx"
 
+#: Gene spans (GENCODE v19) of the PDX pseudo-counts, converted from the downloaded GTF.
+GENE_SPANS = "gencode_v19_gene_spans.csv"
+
 #: Raw file name → its source directory under ``resources/raw/`` when downloaded (the demo
 #: generator writes the same names into ``resources/raw/demo/<run>/``). Tahoe plates and Enrichr
 #: libraries are named by :func:`tahoe_plate_file` and :func:`enrichr_library_file`.
@@ -40,7 +43,7 @@ RAW_SOURCE_OF: dict[str, str] = {
     "creammist_cell_lines.csv": "creammist",
     "drug_targets.csv": "annotation",
     "symbol_synonyms.csv": "annotation",
-    "gencode_v19_gene_spans.csv": "annotation",
+    GENE_SPANS: "annotation",
     PDX_WORKBOOK: "pdx",
 }
 
@@ -62,10 +65,18 @@ CREAMMIST_CACHE = f"{RAW}/creammist/cache"
 #: The download manifest (one row per downloaded file, with checksums).
 DOWNLOAD_MANIFEST = f"{RAW}/MANIFEST.tsv"
 
+#: The sha256 of each file's first download (re-downloads must match it).
+DOWNLOAD_CHECKSUMS = f"{RAW}/CHECKSUMS.tsv"
+
 
 def tahoe_plate_file(plate: int | str) -> str:
     """Raw name of a Tahoe plate (``tahoe/<file>``), as :func:`RunLayout.raw_file` takes it."""
     return f"tahoe/{TAHOE_PLATE.format(plate=plate)}"
+
+
+def tahoe_metadata_file(name: str) -> str:
+    """Raw name of a Tahoe-100M metadata file (``tahoe/metadata/<name>``; downloaded, read by no rule)."""
+    return f"tahoe/metadata/{name}"
 
 
 def enrichr_library_file(library: str) -> str:
@@ -87,6 +98,18 @@ def downloaded_path(name: str, raw: str = RAW) -> str:
         return f"{raw}/{RAW_SOURCE_OF[name]}/{name}"
     except KeyError:
         raise KeyError(f"{name!r} is not a raw file of FORGE (known: {', '.join(RAW_SOURCE_OF)})") from None
+
+
+def downloaded_in(directory: str, name: str, raw: str = RAW) -> str:
+    """Where a download rule puts a file the configuration names (``resources/raw/<directory>/<name>``).
+
+    For the DepMap files (``depmap``) and the GENCODE GTF and NCBI gene_info the annotation
+    tables are converted from (``annotation``); ``directory`` is a source directory of
+    :data:`RAW_SOURCE_OF`.
+    """
+    if directory not in set(RAW_SOURCE_OF.values()):
+        raise KeyError(f"{directory!r} is not a raw source directory ({', '.join(sorted(set(RAW_SOURCE_OF.values())))})")
+    return f"{raw}/{directory}/{name}"
 
 
 #: Result tables read across stages (figures, report, validation summary): key → path under

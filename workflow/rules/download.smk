@@ -1,13 +1,26 @@
 # Download rules for the real sources (config section `download`, schema in
 # workflow/schemas/sections/download.schema.yaml).
-# Library code: scripts/forge/sources/download.py (HTTP, checksums, manifest, CREAMMIST crawl)
-# and scripts/forge/sources/annotation.py (GTF and gene_info conversions).
+# Library code: scripts/forge/sources/download/ (HTTP, registry, CREAMMIST crawl, plan) and
+# scripts/forge/sources/annotation.py (GTF and gene_info conversions). File names and
+# directories come from scripts/forge/layout.py, as for the rules that read these files.
+from forge.layout import (
+    COHORT_RAW_FILES,
+    CREAMMIST_CACHE,
+    GENE_SPANS,
+    PDX_WORKBOOK,
+    RAW,
+    downloaded_in,
+    downloaded_path,
+    enrichr_library_file,
+    tahoe_metadata_file,
+    tahoe_plate_file,
+)
 import forge.sources.download as dl
 
 DL = config["download"]
 DL_PLAN = dl.planned_downloads(DL)
-DL_GTF = f"resources/raw/annotation/{dl.url_basename(DL['gencode']['url'])}"
-DL_GENE_INFO = f"resources/raw/annotation/{dl.url_basename(DL['synonyms']['url'])}"
+DL_GTF = dl.gencode_gtf_path(DL)
+DL_GENE_INFO = dl.gene_info_path(DL)
 
 # The default target fetches every file of the enabled sources (rule download_all's inputs,
 # common.smk: stage_outputs).
@@ -44,14 +57,14 @@ rule download_all:
     input:
         [p.path for s in DL["sources"] for p in DL_PLAN[s]],
     output:
-        touch("resources/raw/.download_all.done"),
+        touch(f"{RAW}/.download_all.done"),
     log:
         "logs/download/download_all.log",
 
 
 rule download_depmap:
     output:
-        "resources/raw/depmap/{depmap_file}",
+        downloaded_in("depmap", "{depmap_file}"),
     log:
         "logs/download/depmap/{depmap_file}.log",
     conda:
@@ -66,8 +79,8 @@ rule download_depmap:
 
 rule download_creammist:
     output:
-        ic50="resources/raw/creammist/creammist_ic50.csv",
-        cell_lines="resources/raw/creammist/creammist_cell_lines.csv",
+        ic50=downloaded_path(COHORT_RAW_FILES["ic50"]),
+        cell_lines=downloaded_path(COHORT_RAW_FILES["creammist_cell_lines"]),
     log:
         "logs/download/creammist.log",
     conda:
@@ -79,14 +92,14 @@ rule download_creammist:
         dataset=DL["creammist"]["dataset"],
         ic50_field=DL["creammist"]["ic50_field"],
         cell_lines_endpoint=DL["creammist"]["cell_lines_endpoint"],
-        cache="resources/raw/creammist/cache",
+        cache=CREAMMIST_CACHE,
     script:
         "../scripts/download_creammist.py"
 
 
 rule download_drug_targets:
     output:
-        "resources/raw/annotation/drug_targets.csv",
+        downloaded_path(COHORT_RAW_FILES["drug_targets"]),
     log:
         "logs/download/drug_targets.log",
     conda:
@@ -98,12 +111,12 @@ rule download_drug_targets:
         sha256=DL["drug_targets"]["sha256"],
         validate="drug_targets",
     script:
-        "../scripts/download_drug_targets.py"
+        "../scripts/download_url.py"
 
 
 rule download_tahoe_plate:
     output:
-        "resources/raw/tahoe/plate{tahoe_plate}_filt_Vevo_Tahoe100M_WServicesFrom_ParseGigalab.h5ad",
+        downloaded_path(tahoe_plate_file("{tahoe_plate}")),
     log:
         "logs/download/tahoe/plate{tahoe_plate}.log",
     conda:
@@ -113,12 +126,12 @@ rule download_tahoe_plate:
         release=DL["tahoe"]["release"],
         url=lambda wildcards: dl.tahoe_url(DL["tahoe"], plate=wildcards.tahoe_plate),
     script:
-        "../scripts/download_tahoe_plate.py"
+        "../scripts/download_url.py"
 
 
 rule download_tahoe_metadata:
     output:
-        "resources/raw/tahoe/metadata/{tahoe_metadata}",
+        downloaded_path(tahoe_metadata_file("{tahoe_metadata}")),
     log:
         "logs/download/tahoe/metadata/{tahoe_metadata}.log",
     conda:
@@ -130,12 +143,12 @@ rule download_tahoe_metadata:
             DL["tahoe"], metadata=wildcards.tahoe_metadata
         ),
     script:
-        "../scripts/download_tahoe_metadata.py"
+        "../scripts/download_url.py"
 
 
 rule download_pdx_workbook:
     output:
-        "resources/raw/pdx/nm.3954-S2.xlsx",
+        downloaded_path(PDX_WORKBOOK),
     log:
         "logs/download/pdx_workbook.log",
     conda:
@@ -146,7 +159,7 @@ rule download_pdx_workbook:
         url=DL["pdx"]["url"],
         sha256=DL["pdx"]["sha256"],
     script:
-        "../scripts/download_pdx_workbook.py"
+        "../scripts/download_url.py"
 
 
 rule download_gencode_gtf:
@@ -162,14 +175,14 @@ rule download_gencode_gtf:
         url=DL["gencode"]["url"],
         md5sums_url=DL["gencode"]["md5sums_url"],
     script:
-        "../scripts/download_gencode_gtf.py"
+        "../scripts/download_url.py"
 
 
 rule gencode_gene_spans:
     input:
         DL_GTF,
     output:
-        "resources/raw/annotation/gencode_v19_gene_spans.csv",
+        downloaded_path(GENE_SPANS),
     log:
         "logs/download/gencode_gene_spans.log",
     conda:
@@ -196,14 +209,14 @@ rule download_ncbi_gene_info:
         release=DL["synonyms"]["release"],
         url=DL["synonyms"]["url"],
     script:
-        "../scripts/download_ncbi_gene_info.py"
+        "../scripts/download_url.py"
 
 
 rule symbol_synonyms:
     input:
         DL_GENE_INFO,
     output:
-        "resources/raw/annotation/symbol_synonyms.csv",
+        downloaded_path(COHORT_RAW_FILES["synonyms"]),
     log:
         "logs/download/symbol_synonyms.log",
     conda:
@@ -221,7 +234,7 @@ rule symbol_synonyms:
 
 rule download_enrichr:
     output:
-        "resources/raw/enrichr/{enrichr_library}.gmt",
+        downloaded_path(enrichr_library_file("{enrichr_library}")),
     log:
         "logs/download/enrichr/{enrichr_library}.log",
     conda:
@@ -234,4 +247,4 @@ rule download_enrichr:
         ),
         validate="gmt",
     script:
-        "../scripts/download_enrichr.py"
+        "../scripts/download_url.py"

@@ -11,7 +11,7 @@ from forge.rules import setup_rule_logging
 
 
 def main(smk) -> None:
-    log = setup_rule_logging(smk, "download_creammist")
+    log = setup_rule_logging(smk, smk.rule)
     cfg = smk.config["download"]
     settings = dl.FetchSettings.from_config(cfg)
     params = smk.params
@@ -45,5 +45,5 @@ def main(smk) -> None:
              smk.output.cell_lines)
 
 
-if __name__ == "__main__" and "snakemake" in globals():
-    main(snakemake)  # type: ignore[name-defined]  # noqa: F821
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821

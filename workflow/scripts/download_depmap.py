@@ -9,7 +9,7 @@ from forge.rules import setup_rule_logging
 
 
 def main(smk) -> None:
-    log = setup_rule_logging(smk, "download_depmap")
+    log = setup_rule_logging(smk, smk.rule)
     settings = dl.FetchSettings.from_config(smk.config["download"])
     params = smk.params
     name = smk.wildcards.depmap_file
@@ -29,5 +29,5 @@ def main(smk) -> None:
     log.info("manifest row: %s", row)
 
 
-if __name__ == "__main__" and "snakemake" in globals():
-    main(snakemake)  # type: ignore[name-defined]  # noqa: F821
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821

@@ -35,6 +35,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from forge.layout import tahoe_plate_file
+
 # --------------------------------------------------------------------------------------
 # Constants describing the planted design
 # --------------------------------------------------------------------------------------
@@ -113,7 +115,12 @@ NAME_PREFIXES: tuple[str, ...] = (
 
 TAHOE_PLATES: dict[str, float] = {"plate7": 0.05, "plate8": 0.5, "plate9": 5.0}
 TAHOE_DOSE_WEIGHT: dict[str, float] = {"plate7": 0.25, "plate8": 0.55, "plate9": 1.0}
-TAHOE_FILE_TEMPLATE = "{plate}_filt_Vevo_Tahoe100M_WServicesFrom_ParseGigalab.h5ad"
+
+
+def _tahoe_file(plate: str) -> str:
+    """Raw name (``tahoe/<file>``) of the demo plate ``plate`` ("plate7"), as forge.layout names Tahoe plates."""
+    return tahoe_plate_file(plate.removeprefix("plate"))
+
 
 PDX_OTHER_TREATMENTS: dict[str, str] = {"BYL719": "PIK3CA", "binimetinib": "MAP2K1,MAP2K2"}
 PDX_TUMOUR_LINEAGE: dict[str, str] = {"NSCLC": "Lung", "CRC": "Bowel", "BRCA": "Breast"}
@@ -627,9 +634,9 @@ def _write_tahoe(rng: np.random.Generator, out: Path, genes: pd.DataFrame,
         obs["gene_count"] = obs["gene_count"].astype(np.int64)
         x = sparse.csr_matrix(matrix.astype(np.float32))
         adata = ad.AnnData(X=x, obs=obs, var=var.copy())
-        adata.write_h5ad(out / "tahoe" / TAHOE_FILE_TEMPLATE.format(plate=plate))
+        adata.write_h5ad(out / _tahoe_file(plate))
         tahoe_info["plates"][plate] = {"dose": dose, "unit": "uM",
-                                       "file": "tahoe/" + TAHOE_FILE_TEMPLATE.format(plate=plate),
+                                       "file": _tahoe_file(plate),
                                        "n_cells": int(matrix.shape[0])}
     for li, m in enumerate(line_index):
         tahoe_info["lines"].append({
@@ -870,7 +877,7 @@ DEMO_FILES: tuple[str, ...] = (
     "creammist_ic50.csv",
     "creammist_cell_lines.csv",
     "drug_targets.csv",
-    *(f"tahoe/{TAHOE_FILE_TEMPLATE.format(plate=p)}" for p in TAHOE_PLATES),
+    *(_tahoe_file(p) for p in TAHOE_PLATES),
     "nm.3954-S2.xlsx",
     "gencode_v19_gene_spans.csv",
     "symbol_synonyms.csv",

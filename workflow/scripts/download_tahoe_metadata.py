@@ -1,7 +1,0 @@
-"""Adapter of rule download_tahoe_metadata: download one Tahoe-100M metadata file (URL, checksums, validator in params)."""
-
-from forge.rules import setup_rule_logging
-from forge.sources.download import fetch_configured_url
-
-log = setup_rule_logging(snakemake, "download_tahoe_metadata")  # noqa: F821
-fetch_configured_url(snakemake.params, snakemake.config["download"], snakemake.output[0], log)  # noqa: F821
