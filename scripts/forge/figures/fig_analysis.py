@@ -28,7 +28,7 @@ from matplotlib.transforms import blended_transform_factory
 from scipy import stats
 
 from forge.figures import style
-from forge.figures.registry import FigureSubject, register
+from forge.figures.registry import FigureSubject
 from forge.modelling.pairs import Pair
 
 SEED = 20240601
@@ -622,51 +622,8 @@ def _panel_enrichment(ax, enrichment) -> str:
 # ------------------------------------------------------------------ fig3
 
 
-FIG3_CAPTION = """\
-Latent clusters, sensitive clusters and differential expression of {pair} (paper Fig. 3; Fig. 6d–n draws the
-same figure for NAMPT–daporinad). **a**, Latent embedding Z of the reported joint model for every clustered cell
-line (rows; not labelled individually), Ward hierarchical clustering of Z (Euclidean) cut by the dynamic tree
-cut; rows are ordered by cluster (clusters by median Benefit Score, highest at the top; cluster ids at the left,
-sensitive ones in red) and within a cluster by Benefit Score; columns are the latent dimensions; the diverging
-colour scale is centred at 0 and clipped at the 99th percentile of |Z|. Strips: cluster, sensitive-cluster
-membership, train/test/unlabelled split, observed {target} dependency probability, observed {drug} IC50 (CREAMMIST log scale;
-grey = not measured) and Benefit Score. **b**, Benefit Score, dependency and IC50 of each cluster's cell lines
-(jittered points) with the cluster median (black bar, ``cluster_summary.tsv``) and the median of all clustered
-lines (dashed); n per cluster above; * marks a one-sided Mann–Whitney test of the cluster against all other
-clustered lines (Benefit Score and dependency higher, IC50 lower) with Benjamini–Hochberg FDR < 0.05 over the
-clusters. Sensitive clusters (red) follow the workflow's stated rule (the paper chose three by eye): clusters
-ranked by median Benefit Score, the first ones (at most ``max_clusters``, default 3) whose median dependency is
-above and median IC50 below the medians of all clustered lines (optionally also requiring the three tests).
-**c–d**, dependency and IC50 of the pooled sensitive clusters against all other clustered lines (box: quartiles,
-whiskers 1.5 IQR); the one-sided Mann–Whitney P is computed for display only, since no workflow table holds the
-pooled test. **e**, limma differential expression (lineage as covariate) of the pooled sensitive clusters
-against all other clustered lines, and of high vs low Benefit Score (median split): log2 fold change against
-−log10 Benjamini–Hochberg adjusted P; dashed lines at |log2FC| = 1 and adjusted P = 0.05; significant genes up
-(red) and down (blue) and the 10 most significant of each labelled. A contrast that was not fitted says why.
-**f**, over-representation of the up/down DE genes of both contrasts and of the top/bottom TotalInfluence
-genes: the most significant terms (at most 10; significant ones first, then by P, a few per list), bar =
-−log10 FDR (solid: significant, i.e. FDR < 0.05 with enough list genes in the set; pale: not), dashed line at
-FDR = 0.05, list genes in the term / term size and the library at the bar end.
-"""
-
-
-@register(
-    "fig3", scope="pair",
-    tables=("clusters", "embedding", "cluster_summary", "sensitive_clusters", "de_sensitive_clusters",
-            "de_score_groups", "enrichment"),
-    panels={
-        "a": ("Fig. 3a (Fig. 6d for NAMPT–daporinad)",
-              "heatmap of the latent embedding Z with cluster, sensitive, split, dependency, IC50 and score strips"),
-        "b": ("Fig. 3b (Fig. 6 for NAMPT–daporinad)", "Benefit Score, dependency and IC50 per latent cluster"),
-        "c": ("Fig. 3c (Fig. 6 for NAMPT–daporinad)", "dependency of the sensitive clusters vs all other lines"),
-        "d": ("Fig. 3d (Fig. 6 for NAMPT–daporinad)", "IC50 of the sensitive clusters vs all other lines"),
-        "e": ("Fig. 3e (Fig. 6 volcano for NAMPT–daporinad)",
-              "volcanoes: sensitive clusters vs rest, high vs low Benefit Score"),
-        "f": ("Fig. 3f (Fig. 6n for NAMPT–daporinad)", "enrichment of the DE and influence gene lists"),
-    },
-    caption=FIG3_CAPTION,
-)
-def fig3(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_fig3(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``fig3`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     labels = _labels(subject.pair)
     clusters = _table(tables, "clusters", ("sample", "cluster", "sensitive", "benefit_score", "observed_dependency",
                                            "observed_ic50"))
@@ -754,24 +711,8 @@ def lineage_fractions(lineages: pd.DataFrame, sensitive: set[int]) -> pd.DataFra
                            kind="mergesort").reset_index(drop=True)
 
 
-SUPP_LINEAGE_CAPTION = """\
-Lineage composition of the latent clusters of {pair} (Supplementary; clusters of paper Fig. 3). **a**, fraction
-of each cluster's cell lines per lineage (``cluster_lineages.tsv``), clusters ordered by median Benefit Score
-(highest first, as in Fig. 3b); sensitive clusters outlined in black, ids in red; n cell lines per cluster on top.
-**b**, lineage fractions of the pooled sensitive clusters against all other clustered lines (sums of the
-per-cluster counts), lineages ordered by their share of the sensitive clusters; n per group in the legend. A
-sensitive group dominated by one lineage means the clusters, and the DE of Fig. 3e, partly reflect lineage
-(the DE uses lineage as a covariate).
-"""
-
-
-@register(
-    "supp_lineage", scope="pair", tables=("cluster_lineages", "cluster_summary"),
-    panels={"a": ("Supp. (lineage composition of clusters)", "lineage fractions per latent cluster"),
-            "b": ("Supp. (lineage composition of clusters)", "lineage fractions: sensitive clusters vs all other")},
-    caption=SUPP_LINEAGE_CAPTION,
-)
-def supp_lineage(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_supp_lineage(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``supp_lineage`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     lineages = _table(tables, "cluster_lineages", ("cluster", "lineage", "n", "fraction_of_cluster"))
     if lineages is not None and lineages.empty:
         lineages = None

@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from forge.figures import style
-from forge.figures.registry import FigureSubject, register
+from forge.figures.registry import FigureSubject
 
 #: DepMap calls a cell line dependent on a gene when its CRISPR dependency probability is ≥ 0.5.
 DEPENDENCY_CUTOFF = 0.5
@@ -125,21 +125,8 @@ def _test_p(tests: pd.DataFrame, grouping: str, higher: str, lower: str, output:
 # ---------------------------------------------------------------------------
 # Fig. 1d–e
 # ---------------------------------------------------------------------------
-@register(
-    "fig1", scope="pair", tables=("embedding",),
-    panels={"d": ("Fig. 1d", "target CRISPR dependency probability over the pair's cell lines, cutoff 0.5"),
-            "e": ("Fig. 1e", "drug IC50 by dependency group (dependent ≥ 0.5 vs not), one-sided Mann–Whitney")},
-    caption=(
-        "Labels of {pair}. **d** Distribution of the {target} CRISPR dependency probability over every cell "
-        "line of the pair's cohort that has one (labelled and unlabelled lines of ``embedding.tsv``); the "
-        "dashed line is DepMap's cutoff for calling a line dependent (probability ≥ 0.5). **e** The {drug} "
-        "IC50 (CREAMMIST log scale) of the lines that have both labels, dependent (≥ 0.5) vs not dependent; "
-        "boxes show median and quartiles, points the cell lines, n per group under the boxes. The P-value is "
-        "a one-sided Mann–Whitney U test (alternative: lower IC50 in dependent lines) computed in the figure "
-        "— the only test not read from a workflow table."
-    ),
-)
-def fig1(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_fig1(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``fig1`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     target = subject.pair.target
     dep_out, ic50_out = subject.pair.dependency_output, subject.pair.ic50_output
     embedding = tables.get("embedding", pd.DataFrame())
@@ -209,50 +196,8 @@ def fig1(tables: dict[str, pd.DataFrame], subject: FigureSubject):
 # ---------------------------------------------------------------------------
 # Fig. 2b–p
 # ---------------------------------------------------------------------------
-FIG2_PANELS = {
-    "b": ("Fig. 2b", "train/test split sizes and unlabelled (scored only) cell lines"),
-    "c": ("Fig. 2c", "Benefit Score vs observed dependency and IC50 (test), joint vs individual models"),
-    "d": ("Fig. 2d", "latent embedding (PC1/PC2 of Z), train samples, coloured by observed dependency"),
-    "e": ("Fig. 2e", "latent embedding (PC1/PC2 of Z), test samples, coloured by observed dependency"),
-    "f": ("Fig. 2f", "latent embedding (PC1/PC2 of Z), train samples, coloured by observed IC50"),
-    "g": ("Fig. 2g", "latent embedding (PC1/PC2 of Z), test samples, coloured by observed IC50"),
-    "h": ("Fig. 2h", "predicted vs observed dependency, train, with baselines' train r"),
-    "i": ("Fig. 2i", "predicted vs observed dependency, test, with baselines' test r"),
-    "j": ("Fig. 2j", "predicted vs observed IC50, train, with baselines' train r"),
-    "k": ("Fig. 2k", "predicted vs observed IC50, test, with baselines' test r"),
-    "l": ("Fig. 2l", "observed dependency by Benefit Score quartile, adjacent-quartile one-sided Mann–Whitney"),
-    "m": ("Fig. 2m", "observed IC50 by Benefit Score quartile, adjacent-quartile one-sided Mann–Whitney"),
-    "n": ("Fig. 2n", "observed dependency by Benefit Score median group (high vs low), one-sided Mann–Whitney"),
-    "o": ("Fig. 2o", "observed IC50 by Benefit Score median group (high vs low), one-sided Mann–Whitney"),
-    "p": ("Fig. 2p", "multi-drug model test Pearson r per output vs joint model and baselines"),
-}
-
-
-@register(
-    "fig2", scope="pair",
-    tables=("split", "embedding", "predictions", "benefit_scores", "comparison", "score_group_tests"),
-    panels=FIG2_PANELS,
-    caption=(
-        "Model of {pair}. **b** Cell lines per split: train and test (both labels; ``split.tsv``) and "
-        "unlabelled lines (expression but a missing label; scored only). **c** Benefit Score (predicted "
-        "dependency − predicted IC50, a.u.) of the test lines against their observed dependency and IC50, "
-        "for the joint model and for the two individual models (dependency-only minus IC50-only "
-        "predictions); Pearson r of the plotted points. **d–g** The latent embedding Z of the joint model "
-        "(first two principal components), train and test lines coloured by observed dependency (d, e) and "
-        "IC50 (f, g); one colour scale per output. **h–k** Predicted vs observed outputs of the reported "
-        "joint model (replicate 0) for train and test lines, with the Pearson r of the plotted points; the "
-        "box lists the mean ± sd Pearson r over the training replicates of FORGE and the baselines (ridge, "
-        "elastic net, lineage mean) on the same split (``comparison.tsv``). Dashed line: identity. "
-        "**l–m** Observed outputs of the labelled lines (train grey, test orange) by Benefit Score "
-        "quartile (Q1 lowest; quartiles over all labelled lines); brackets give the workflow's one-sided "
-        "Mann–Whitney P of adjacent quartiles (``score_group_tests.tsv``; alternative: higher dependency, "
-        "lower IC50 in the higher quartile), n per group under the boxes. **n–o** The same for the median "
-        "split (high vs low score). These groups include the training lines, so their P-values are not "
-        "held-out evidence; panels i and k are. **p** Test Pearson r (mean ± sd over replicates) of the multi-drug model for each output, "
-        "beside the single-drug joint model and the baselines for the same output."
-    ),
-)
-def fig2(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_fig2(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``fig2`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     dep_out, ic50_out = subject.pair.dependency_output, subject.pair.ic50_output
     get = lambda key: tables.get(key, pd.DataFrame())  # noqa: E731
     fig = style.new_figure(style.FULL_WIDTH, 10.0)
@@ -560,20 +505,8 @@ def _fig2_multi_drug(ax, comparison: pd.DataFrame, dep_out: str, ic50_out: str) 
 # ---------------------------------------------------------------------------
 # Supplementary: k tuning curve
 # ---------------------------------------------------------------------------
-@register(
-    "supp_tuning", scope="pair", tables=("tuning_curve", "comparison"),
-    panels={"a": ("Supp. tuning curve a", "train and test Pearson r vs k, dependency output"),
-            "b": ("Supp. tuning curve b", "train and test Pearson r vs k, IC50 output")},
-    caption=(
-        "Choice of the latent dimension k for {pair}. Pearson r between observed and predicted outputs of "
-        "joint models fitted on the training lines for each k, on the training lines and on the held-out test "
-        "lines; lines and bands are the mean ± sd over initialisation seeds (``tuning_curve.tsv``). The "
-        "workflow chooses k by cross-validation within the training lines; the test curve is shown only for "
-        "information. Horizontal lines: test r of the ridge, elastic net and lineage-mean baselines (mean "
-        "over replicates, ``comparison.tsv``). **a** dependency, **b** IC50."
-    ),
-)
-def supp_tuning(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_supp_tuning(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``supp_tuning`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     dep_out, ic50_out = subject.pair.dependency_output, subject.pair.ic50_output
     curve = tables.get("tuning_curve", pd.DataFrame())
     comparison = tables.get("comparison", pd.DataFrame())

@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from forge.figures import style
-from forge.figures.registry import FigureSubject, register
+from forge.figures.registry import FigureSubject
 
 #: Genes labelled by name in each group of the top/bottom 20 (the others are only marked).
 N_LABELLED = 5
@@ -166,25 +166,8 @@ def _effect_panel(ax, effects: pd.DataFrame, top_genes: pd.DataFrame, title: str
     ax.text(0.5, 1.01, text, transform=ax.transAxes, ha="center", va="bottom", fontsize=style.FONT_SIZE - 1)
 
 
-@register(
-    "fig4", scope="pair", tables=("gene_effects", "top_genes", "effect_concordance"),
-    panels={"a": ("Fig. 4a", "DependencyEffect vs IC50Effect per gene, joint model, top/bottom 20 genes"),
-            "b": ("Fig. 4b", "DependencyEffect vs IC50Effect per gene, individual models, same genes marked")},
-    caption=(
-        "Gene effects of {pair}. Each point is a model gene: its effect on the dependency output "
-        "(DependencyEffect = W h_D, L2-normalised head) against its effect on drug sensitivity (IC50Effect = "
-        "−W h_I: positive = the gene's expression predicts a lower IC50, i.e. sensitising). **a** FORGE joint "
-        "model (both outputs share one embedding); **b** the two individual models (dependency-only and "
-        "IC50-only; the IC50Effect is minus the IC50 head's effect), joined by gene. Both panels show "
-        "replicate 0 (the reported model); the Pearson r printed is the r of the plotted points and equals "
-        "the replicate-0 row of ``effect_concordance.tsv``; the mean r over all replicates is given below it. "
-        "Red/blue: the 20 genes with the highest/lowest TotalInfluence (DependencyEffect + IC50Effect of the "
-        "joint model, mean over replicates; ``top_genes.tsv``), marked at their position in each panel; "
-        "the 5 most extreme of each group are named. A joint model aligning the two effects (higher r than "
-        "the individual models) is the paper's Fig. 4 claim; the test across pairs is Fig. 4c."
-    ),
-)
-def fig4(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_fig4(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``fig4`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     fig = style.new_figure(style.FULL_WIDTH, 3.5)
     ax_a, ax_b = fig.subplots(1, 2)
     target, drug = subject.pair.target, subject.pair.drug.lower()
@@ -225,19 +208,8 @@ def fig4(tables: dict[str, pd.DataFrame], subject: FigureSubject):
 # --------------------------------------------------------------------------------------------------
 # Fig. 4c
 # --------------------------------------------------------------------------------------------------
-@register(
-    "fig4c", scope="pairs", tables=("all_concordance", "concordance_test", "pairs", "effect_concordance@pairs"),
-    panels={"c": ("Fig. 4c", "effect concordance r per pair, joint vs individual, paired one-sided t-test")},
-    caption=(
-        "Joint vs individual gene-effect concordance across pairs. For each pair, the Pearson r between "
-        "DependencyEffect and IC50Effect across genes (mean over replicates, error bars ± 1 SD over "
-        "replicates from ``effect_concordance.tsv`` of each pair) for the individual models (left) and the "
-        "FORGE joint model (right); a line joins the two values of a pair. The test is the workflow's "
-        "paired one-sided t-test over pairs (joint > individual; ``effect_concordance_test.tsv``); negative "
-        "control pairs (open symbols, dashed lines) are shown but kept out of the test."
-    ),
-)
-def fig4c(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_fig4c(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``fig4c`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     fig = style.new_figure(style.HALF_WIDTH, 3.2)
     ax = fig.subplots()
     style.panel_label(ax, "c")
@@ -473,27 +445,8 @@ def _umap_panels(subfig, umap: pd.DataFrame, order: list[str], subject: FigureSu
     return "drawn"
 
 
-@register(
-    "fig6", scope="pairs", tables=("benefit_scores@pairs", "umap", "all_metrics", "pairs"),
-    panels={"a": ("Fig. 6a", "median Benefit Score per lineage and pair"),
-            "b": ("Fig. 6b", "UMAP of each pair's embedding coloured by Benefit Score"),
-            "c": ("Fig. 6c", "test Pearson r per pair over replicates, FORGE joint and baselines")},
-    caption=(
-        "FORGE across drug–target pairs. **a** Median Benefit Score (D̂ − Î, a.u.; high = dependent on the "
-        "target and sensitive to the drug) of the labelled cell lines (train and test) of each lineage, per "
-        "pair; cells with fewer than 5 labelled lines of that lineage are blank, lineages with none are left "
-        "out; the number in brackets is the largest lineage size over the pairs. Scores are on each pair's "
-        "own scale (IC50s of different drugs differ in range). **b** UMAP (seeded, from the workflow's "
-        "``embedding_umap.tsv``) of each pair's latent embedding Z of all cell lines, coloured by the "
-        "pair's Benefit Score (colour limits: 98th percentile of |score| per pair). **c** Pearson r of "
-        "predicted vs observed on the held-out test lines: the FORGE joint model per replicate (box and "
-        "points) for the dependency (top) and the drug IC50 (bottom) output, with the baselines fitted on "
-        "the same split beside it (ridge, elastic net, lineage mean; one fit each; the training mean "
-        "predicts a constant and has no r). The negative-control pair (grey labels) should show no "
-        "structure and no accuracy."
-    ),
-)
-def fig6(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_fig6(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``fig6`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     fig = style.new_figure(style.FULL_WIDTH, 7.0)
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.45, 1.0])
     left, right = top.subfigures(1, 2, width_ratios=[1.0, 1.15])

@@ -17,7 +17,7 @@ import pandas as pd
 from forge.figures import style
 from forge.figures.fig_pairs import JITTER_SEED, no_data, wrap
 from forge.figures.fig_validation import SCORE_LABELS, _has, _table
-from forge.figures.registry import FigureSubject, register
+from forge.figures.registry import FigureSubject
 
 SCORE_COLOURS = {"forge": "#c0392b", "forge_balanced": "#8e44ad", "ridge": "#7f8c8d"}
 RECIPE_LABELS = {("training", "raw"): "training z, raw w", ("cohort", "standardised"): "cohort z, std. w (paper)",
@@ -113,26 +113,8 @@ def _paper_p(summary: pd.DataFrame, cohort: str, pair: str, match: dict) -> floa
     return float(values.iloc[0]) if len(values) else None
 
 
-@register(
-    "supp_robustness", scope="validation", cohorts=("tahoe", "pdx"),
-    tables=("validation_robustness", "robustness_summary"),
-    panels={"a": ("Supp. robustness a", "P of the cohort's main claim over every k × replicate × recipe × score"),
-            "b": ("Supp. robustness b", "P of the second claim over every setting"),
-            "c": ("Supp. robustness c", "P of the third claim over every setting")},
-    caption=(
-        "How robust the validation of {pair} on the {cohort_models} is.{cohort_note} Each row is a setting: the score (FORGE Benefit Score, the "
-        "balanced score, the ridge baseline's), the model's latent dimension k and the transfer recipe (training "
-        "or within-cohort z-scoring of the genes, raw or standardised gene weights; the paper's is within-cohort "
-        "z and standardised weights). Dots: the P of each replicate model (seeds 42 + b; the ridge baseline has one); "
-        "open diamond: the P of the replicate-mean score; dashed line 0.05; orange line: the P the preprint reports "
-        "for this claim (k = 30), where it gives one; right: the share of replicates with P < 0.05 and their "
-        "number. PDX: one-sided Mann–Whitney U of %TV change and BestAvgResponse (high < low score, median split) "
-        "and the χ² test of mRECIST class by score group; Tahoe: one-sided Mann–Whitney U of response strength "
-        "(high > low) and of the score (cancer > normal lines). These are robustness checks, not additional "
-        "claims (``robustness.tsv``, ``robustness_summary.tsv``)."
-    ),
-)
-def supp_robustness(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_supp_robustness(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``supp_robustness`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     cohort, pair = subject.cohort, subject.pair.name
     rows = tables.get("validation_robustness", pd.DataFrame())
     summary = tables.get("robustness_summary", pd.DataFrame())
@@ -208,20 +190,8 @@ def _k_vs_k(ax, weights: pd.DataFrame, tests: pd.DataFrame) -> str:
     return "drawn"
 
 
-@register(
-    "supp_weights", scope="validation", cohorts=("tahoe", "pdx"),
-    tables=("gene_weights", "weight_tests"),
-    panels={"c": ("Supp. Fig. 7c", "|weight| of model genes missing from the cohort vs present, one-sided MWU"),
-            "d": ("Supp. Fig. 7d", "gene weights of two validated k, Pearson r")},
-    caption=(
-        "Gene weights behind the validation of {pair} on the {cohort_models}. **c** Absolute Benefit-Score weight W(h_D − h_I) of the "
-        "reported model's genes (replicate 0 of the reported k) that the cohort lacks against those it has, with "
-        "the one-sided Mann–Whitney U that the missing genes carry larger weights (``weight_tests.tsv``). **d** The "
-        "weights of the smallest and largest validated k against each other (replicate 0 of each; red: genes the "
-        "cohort lacks) with their Pearson r (the preprint reports r = 0.74 between its k = 30 and k = 40 models)."
-    ),
-)
-def supp_weights(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_supp_weights(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``supp_weights`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     weights = _table(tables, "gene_weights")
     tests = _table(tables, "weight_tests")
     fig = style.new_figure(style.FULL_WIDTH, 3.2)

@@ -17,7 +17,7 @@ from matplotlib.patches import Patch, Rectangle
 
 from forge.figures import style
 from forge.figures.fig_pairs import JITTER_SEED, no_data, stacked_labels, wrap
-from forge.figures.registry import FigureSubject, register
+from forge.figures.registry import FigureSubject
 
 #: The Benefit Scores the validation stage tests: the paper's, the balanced variant, the ridge baseline.
 SCORE_LABELS = {"forge": "FORGE", "forge_balanced": "balanced", "ridge": "ridge"}
@@ -306,28 +306,8 @@ def _response_strength(ax, strength: pd.DataFrame, tests: pd.DataFrame, summary:
     return "drawn"
 
 
-@register(
-    "fig5_tahoe", scope="validation", cohorts=("tahoe",),
-    tables=("validation_scores", "validation_tests", "tahoe_strength", "tahoe_de", "validation_summary"),
-    panels={"a": ("Fig. 5a", "Tahoe Benefit Score of cancer lines vs the normal line"),
-            "c": ("Fig. 5c", "Tahoe DESeq2 volcano, high vs low Benefit Score"),
-            "d": ("Fig. 5d", "Tahoe response strength by dose and score group")},
-    caption=(
-        "Tahoe-100M validation of {pair} on the {cohort_models} treated with {cohort_drug}.{cohort_note} **a** Benefit Score (the pair's joint model applied to each line's "
-        "DMSO pseudo-bulk profile) of the cancer lines (box and points) and the normal line(s) (green "
-        "diamond, named); the test is the workflow's one-sided Mann–Whitney U (cancer > normal) for the "
-        "paper's score, with the balanced score and the ridge baseline's P below (``tests.tsv``; BH: "
-        "Benjamini–Hochberg over all validation tests, ``summary.tsv``). With one normal line the smallest "
-        "attainable P is 1/(n+1). **c** DESeq2 (poscounts size factors) of the DMSO pseudo-bulk of the lines "
-        "with the most extreme response strength, high vs low Benefit Score; red/blue: the workflow's "
-        "significant genes (default adj. P < 0.05 and |log2FC| > 1) up/down in the high-score group; the "
-        "three most significant of each direction are named. **d** Response strength (Euclidean norm of the "
-        "treated minus DMSO normalised expression) per line and dose, split at the median Benefit Score; "
-        "above each dose the one-sided Mann–Whitney P (high > low) of the paper's score, of the balanced "
-        "score and of the ridge baseline (each split at its own median)."
-    ),
-)
-def fig5_tahoe(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_fig5_tahoe(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``fig5_tahoe`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     cohort, pair = subject.cohort, subject.pair.name
     fig = style.new_figure(style.FULL_WIDTH, 3.2)
     axes = dict(zip("acd", fig.subplots(1, 3, width_ratios=[0.8, 1.1, 1.2])))
@@ -494,28 +474,8 @@ def _mrecist(ax, mrecist: pd.DataFrame, tests: pd.DataFrame, summary: pd.DataFra
     return "drawn"
 
 
-@register(
-    "fig5_pdx", scope="validation", cohorts=("pdx",),
-    tables=("validation_scores", "validation_tests", "pdx_mrecist", "validation_summary"),
-    panels={"f": ("Fig. 5f", "PDX %TV change over days (10, 15] by Benefit Score group"),
-            "g": ("Fig. 5f (time course)", "PDX %TV change in 5-day bins by score group, median ± IQR"),
-            "h": ("Fig. 5 (mRECIST)", "PDX mRECIST classes by score group, χ² and Cramér's V")},
-    caption=(
-        "PDX validation of {pair} on the {cohort_models} treated with {cohort_drug} that have RNA-seq.{cohort_note} "
-        "Models are split at the median Benefit Score of the pair's joint model. **f** Tumour-volume change "
-        "(%TV) averaged per model over the response window (default days (10, 15], the paper's right-closed "
-        "5-day bin; the axis label gives the window), with the workflow's one-sided Mann–Whitney U (lower %TV in "
-        "the high-score group; ``tests.tsv``) for the paper's score, and the P of the balanced score and of "
-        "the ridge baseline (each split at its own median) below; BH: Benjamini–Hochberg over all validation "
-        "tests (``summary.tsv``). Scores and tests are the primary transfer recipe's (``validation.recipes``; "
-        "the others and every replicate are in ``robustness_summary.tsv``). **g** %TV change in 5-day bins (median ± interquartile range per group; "
-        "points offset for legibility); above each bin the one-sided P and the number of high/low models "
-        "with a value in that bin (n/c: not computed, fewer than 3 per group). **h** mRECIST classes "
-        "(from best response and best average response) per score group, with the χ² test of "
-        "independence, its Cramér's V and the Monte Carlo Fisher exact P."
-    ),
-)
-def fig5_pdx(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_fig5_pdx(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``fig5_pdx`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     cohort, pair = subject.cohort, subject.pair.name
     fig = style.new_figure(style.FULL_WIDTH, 3.2)
     axes = dict(zip("fgh", fig.subplots(1, 3, width_ratios=[0.85, 1.3, 0.95])))
@@ -577,21 +537,8 @@ def _grid(ax, fig, grid: pd.DataFrame, column: str, label: str, cmap: str, trans
     bar.ax.tick_params(labelsize=style.FONT_SIZE - 2)
 
 
-@register(
-    "supp_pdx", scope="validation", cohorts=("pdx",), tables=("pdx_sensitivity", "validation_tests"),
-    panels={"a": ("Supp. Fig. 7a", "PDX score rank agreement with the default pseudo-counts over N × read length"),
-            "b": ("Supp. Fig. 7a", "PDX day 10–15 one-sided P over N × read length")},
-    caption=(
-        "Sensitivity of the PDX validation of {pair} to the FPKM → pseudo-count conversion "
-        "(counts = FPKM · (L − ℓ + 1) · N / 1e9 with L the gene length, then voom and scoring; ℓ = 200 "
-        "reproduces the published L − 199). Each cell is one setting of mapped fragments N and read length "
-        "ℓ; the framed cell is the default. **a** Spearman correlation "
-        "of the models' Benefit Scores with those of the default setting. **b** One-sided Mann–Whitney P "
-        "(lower %TV change at days 10–15 in the high-score group, median split; colour −log10 P) with the "
-        "medians of the high and low group below it. Grey cells: setting not in the grid."
-    ),
-)
-def supp_pdx(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_supp_pdx(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``supp_pdx`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     fig = style.new_figure(style.FULL_WIDTH, 2.6)
     axes = dict(zip("ab", fig.subplots(1, 2)))
     reason = not_scored(_table(tables, "validation_tests"))
