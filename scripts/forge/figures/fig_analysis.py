@@ -28,6 +28,7 @@ from matplotlib.transforms import blended_transform_factory
 from scipy import stats
 
 from forge.figures import style
+from forge.figures.inputs import as_bool, table_or_none
 from forge.figures.registry import FigureSubject
 from forge.modelling.pairs import Pair
 
@@ -71,23 +72,6 @@ LIBRARY_ABBREVIATIONS = (("GO_Biological_Process", "GO BP"), ("GO_Molecular_Func
 # ------------------------------------------------------------------ helpers
 
 
-def _table(tables: dict, key: str, columns: tuple[str, ...] = ()) -> pd.DataFrame | None:
-    """The table, or None when it is absent, skipped (no columns) or lacks a needed column."""
-    frame = tables.get(key)
-    if frame is None or not isinstance(frame, pd.DataFrame) or len(frame.columns) == 0:
-        return None
-    if any(c not in frame.columns for c in columns):
-        return None
-    return frame
-
-
-def _bool(values: pd.Series) -> pd.Series:
-    """True/False column read from a TSV (bool, or the strings 'True'/'False')."""
-    if values.dtype == bool:
-        return values
-    return values.astype(str).str.strip().str.lower().isin(["true", "1", "yes"])
-
-
 def _names(pair: Pair) -> tuple[str, str]:
     """The pair's target and drug as axis labels name them ('EGFR', 'erlotinib')."""
     return pair.target, pair.drug.lower()
@@ -123,8 +107,8 @@ def cluster_order(clusters: pd.DataFrame, summary: pd.DataFrame | None) -> list[
 
 def _sensitive_clusters(clusters: pd.DataFrame, summary: pd.DataFrame | None) -> set[int]:
     if summary is not None and {"cluster", "sensitive"} <= set(summary.columns):
-        return set(summary.loc[_bool(summary["sensitive"]), "cluster"].astype(int))
-    return set(clusters.loc[_bool(clusters["sensitive"]), "cluster"].astype(int))
+        return set(summary.loc[as_bool(summary["sensitive"]), "cluster"].astype(int))
+    return set(clusters.loc[as_bool(clusters["sensitive"]), "cluster"].astype(int))
 
 
 def _cluster_name(cluster: int) -> str:
@@ -316,7 +300,7 @@ def _panel_cluster_strips(sub, clusters, summary, sensitive_table, order, pair: 
         rng = np.random.default_rng(SEED)
         values = clusters[column].to_numpy(dtype=float)
         ok = np.isfinite(values)
-        jitter = rng.uniform(-0.28, 0.28, len(values))
+        jitter = style.jitter(rng, len(values), 0.28)
         for mask, colour, size in ((ok & ~in_sensitive, OTHER_COLOUR, 1.5), (ok & in_sensitive, SENSITIVE_COLOUR, 2.0)):
             ax.scatter(x_of[mask] + jitter[mask], values[mask], s=size, color=colour, alpha=0.55, linewidths=0,
                        )
@@ -372,7 +356,7 @@ def _panel_cluster_strips(sub, clusters, summary, sensitive_table, order, pair: 
 def sensitive_vs_other(clusters: pd.DataFrame, column: str, alternative: str) -> tuple[np.ndarray, np.ndarray, float]:
     """Values of the pooled sensitive clusters and of all other clustered samples, and the one-sided
     Mann–Whitney P (sensitive ``alternative`` other), computed for display."""
-    sensitive = _bool(clusters["sensitive"]).to_numpy()
+    sensitive = as_bool(clusters["sensitive"]).to_numpy()
     values = clusters[column].to_numpy(dtype=float)
     a = values[sensitive & np.isfinite(values)]
     b = values[~sensitive & np.isfinite(values)]
@@ -387,7 +371,7 @@ def _panel_group(ax, clusters, column, alternative, ylabel, letter) -> str:
         return "not drawn: no cluster table"
     a, b, p = sensitive_vs_other(clusters, column, alternative)
     if len(a) == 0 or len(b) == 0:
-        reason = ("no cluster qualifies as sensitive" if not _bool(clusters["sensitive"]).any()
+        reason = ("no cluster qualifies as sensitive" if not as_bool(clusters["sensitive"]).any()
                   else "no measured values in one of the groups")
         style.no_data(ax, reason)
         return f"not drawn: {reason}"
@@ -396,7 +380,7 @@ def _panel_group(ax, clusters, column, alternative, ylabel, letter) -> str:
                medianprops=dict(color="black", lw=1.0), whiskerprops=dict(lw=0.6), capprops=dict(lw=0.6),
                boxprops=dict(facecolor="white", lw=0.6))
     for x, values, colour in ((0, a, SENSITIVE_COLOUR), (1, b, OTHER_COLOUR)):
-        ax.scatter(x + rng.uniform(-0.18, 0.18, len(values)), values, s=1.5, color=colour, alpha=0.5,
+        ax.scatter(x + style.jitter(rng, len(values), 0.18), values, s=1.5, color=colour, alpha=0.5,
                    linewidths=0, zorder=3)
     ax.set_xticks([0, 1])
     ax.set_xticklabels([f"sensitive\nclusters\nn = {len(a)}", f"all other\nclustered lines\nn = {len(b)}"],
@@ -545,7 +529,7 @@ def enrichment_terms(enrichment: pd.DataFrame, n: int = N_TERMS) -> pd.DataFrame
         frame = frame[frame["status"] == "tested"]
     if frame.empty:
         return frame
-    frame["_sig"] = _bool(frame["significant"]) if "significant" in frame.columns else frame["fdr"] < FDR
+    frame["_sig"] = as_bool(frame["significant"]) if "significant" in frame.columns else frame["fdr"] < FDR
     ranked = frame.sort_values(["_sig", "p_value", "list", "term"], ascending=[False, True, True, True],
                                kind="mergesort")
     cap = max(2, math.ceil(n / ranked["list"].nunique()))
@@ -604,7 +588,7 @@ def _panel_enrichment(ax, enrichment) -> str:
     ax.set_ylim(-0.6, len(shown) - 0.4)
     n_sig = int(significant.sum())
     considered = enrichment[enrichment["list"].isin(ENRICHMENT_LISTS)]
-    total_sig = int((_bool(considered["significant"]) if "significant" in considered.columns
+    total_sig = int((as_bool(considered["significant"]) if "significant" in considered.columns
                      else considered["fdr"] < FDR).sum())
     if total_sig == 0:
         note = "none significant (FDR < 0.05): best by P"
@@ -625,7 +609,7 @@ def _panel_enrichment(ax, enrichment) -> str:
 def draw_fig3(tables: dict[str, pd.DataFrame], subject: FigureSubject):
     """Draw figure ``fig3`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     labels = _labels(subject.pair)
-    clusters = _table(tables, "clusters", ("sample", "cluster", "sensitive", "benefit_score", "observed_dependency",
+    clusters = table_or_none(tables, "clusters", ("sample", "cluster", "sensitive", "benefit_score", "observed_dependency",
                                            "observed_ic50"))
     if clusters is not None and clusters.empty:
         clusters = None
@@ -634,13 +618,13 @@ def draw_fig3(tables: dict[str, pd.DataFrame], subject: FigureSubject):
         clusters["cluster"] = clusters["cluster"].astype(int)
         if "split" not in clusters.columns:
             clusters["split"] = "unknown"
-    embedding = _table(tables, "embedding", ("sample",))
-    summary = _table(tables, "cluster_summary", ("cluster",))
-    sensitive_table = _table(tables, "sensitive_clusters")
+    embedding = table_or_none(tables, "embedding", ("sample",))
+    summary = table_or_none(tables, "cluster_summary", ("cluster",))
+    sensitive_table = table_or_none(tables, "sensitive_clusters")
     de_columns = ("gene", "logFC", "adj.P.Val")
-    de_sensitive = _table(tables, "de_sensitive_clusters", de_columns)
-    de_score = _table(tables, "de_score_groups", de_columns)
-    enrichment = _table(tables, "enrichment", ("list", "term", "library", "p_value", "fdr"))
+    de_sensitive = table_or_none(tables, "de_sensitive_clusters", de_columns)
+    de_score = table_or_none(tables, "de_score_groups", de_columns)
+    enrichment = table_or_none(tables, "enrichment", ("list", "term", "library", "p_value", "fdr"))
 
     fig = style.new_figure(style.FULL_WIDTH, 9.7)
     fig.suptitle(f"{subject.title}: latent clusters, sensitive clusters and differential expression",
@@ -676,7 +660,7 @@ def draw_fig3(tables: dict[str, pd.DataFrame], subject: FigureSubject):
 
     ax_e1, ax_e2 = bottom.subplots(1, 2)
     style.panel_label(ax_e1, "e")
-    no_sensitive = clusters is not None and not _bool(clusters["sensitive"]).any()
+    no_sensitive = clusters is not None and not as_bool(clusters["sensitive"]).any()
     reason_sensitive = ("not fitted: no cluster qualifies as sensitive" if no_sensitive
                         else "contrast not fitted (empty table)")
     status_1, job_1 = _panel_volcano(ax_e1, de_sensitive, "sensitive clusters vs all other lines", reason_sensitive)
@@ -713,10 +697,10 @@ def lineage_fractions(lineages: pd.DataFrame, sensitive: set[int]) -> pd.DataFra
 
 def draw_supp_lineage(tables: dict[str, pd.DataFrame], subject: FigureSubject):
     """Draw figure ``supp_lineage`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
-    lineages = _table(tables, "cluster_lineages", ("cluster", "lineage", "n", "fraction_of_cluster"))
+    lineages = table_or_none(tables, "cluster_lineages", ("cluster", "lineage", "n", "fraction_of_cluster"))
     if lineages is not None and lineages.empty:
         lineages = None
-    summary = _table(tables, "cluster_summary", ("cluster",))
+    summary = table_or_none(tables, "cluster_summary", ("cluster",))
     fig = style.new_figure(style.FULL_WIDTH, 6.2)
     fig.suptitle(f"{subject.title}: lineage composition of the latent clusters", fontsize=style.FONT_SIZE + 1)
     top, bottom = fig.subfigures(2, 1, height_ratios=[3.3, 2.9], hspace=0.0)
@@ -733,7 +717,7 @@ def draw_supp_lineage(tables: dict[str, pd.DataFrame], subject: FigureSubject):
     sizes = lineages.groupby("cluster")["n"].sum()
     sensitive = set()
     if summary is not None and "sensitive" in summary.columns:
-        sensitive = set(summary.loc[_bool(summary["sensitive"]), "cluster"].astype(int))
+        sensitive = set(summary.loc[as_bool(summary["sensitive"]), "cluster"].astype(int))
     pseudo = pd.DataFrame({"cluster": sizes.index, "benefit_score": 0.0})
     if summary is not None and "median_score" in summary.columns:
         order = cluster_order(pseudo, summary)

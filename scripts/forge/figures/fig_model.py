@@ -8,13 +8,12 @@ computed here with :func:`scipy.stats.mannwhitneyu` and named in the panel.
 
 from __future__ import annotations
 
-import textwrap
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from forge.figures import style
+from forge.figures.inputs import has_columns
 from forge.figures.registry import FigureSubject
 
 #: DepMap calls a cell line dependent on a gene when its CRISPR dependency probability is ≥ 0.5.
@@ -22,6 +21,8 @@ DEPENDENCY_CUTOFF = 0.5
 #: Accuracy models drawn beside FORGE, in this order.
 BASELINES = ("ridge", "elastic_net", "lineage_mean")
 _JITTER_SEED = 7
+#: Characters per line of a panel's no-data note.
+NOTE_WIDTH = 30
 
 
 # ---------------------------------------------------------------------------
@@ -38,19 +39,10 @@ def output_label(output: str, short: bool = False) -> str:
     return output
 
 
-def _no_data(ax, reason: str, width: int = 30) -> None:
-    """style.no_data with the reason wrapped to the panel's width."""
-    style.no_data(ax, textwrap.fill(reason, width))
-
-
 def _label2(prefix: str, output: str) -> str:
     """Two-line axis label with units: 'observed EGFR dependency\nprobability'."""
     label = f"{prefix} {output_label(output)}"
     return label.replace(" (", "\n(").replace(" probability", "\nprobability")
-
-
-def _has(frame: pd.DataFrame | None, columns) -> bool:
-    return frame is not None and not frame.empty and all(c in frame.columns for c in columns)
 
 
 def pearson(x, y) -> tuple[float, int]:
@@ -68,7 +60,7 @@ def _fmt_r(r: float) -> str:
 
 
 def _comparison_row(comparison: pd.DataFrame, model: str, output: str, split: str) -> pd.Series | None:
-    if not _has(comparison, ("model", "output", "split", "pearson_mean")):
+    if not has_columns(comparison, "model", "output", "split", "pearson_mean"):
         return None
     rows = comparison[(comparison["model"] == model) & (comparison["output"] == output)
                       & (comparison["split"] == split)]
@@ -80,10 +72,6 @@ def _comparison_row(comparison: pd.DataFrame, model: str, output: str, split: st
 def _mean_sd(row: pd.Series) -> tuple[float, float]:
     sd = float(row["pearson_std"]) if "pearson_std" in row.index else float("nan")
     return float(row["pearson_mean"]), (sd if np.isfinite(sd) else 0.0)
-
-
-def _jitter(n: int, rng: np.random.Generator, width: float = 0.18) -> np.ndarray:
-    return rng.uniform(-width, width, n)
 
 
 def _box_strip(ax, groups: list[np.ndarray], colours: list[str], point_colours: list | None = None,
@@ -104,7 +92,7 @@ def _box_strip(ax, groups: list[np.ndarray], colours: list[str], point_colours: 
         if not len(values):
             continue
         colour = point_colours[i] if point_colours is not None else colours[i]
-        ax.scatter(i + _jitter(len(values), rng), values, s=3, c=colour, alpha=0.7, linewidths=0, zorder=3)
+        ax.scatter(i + style.jitter(rng, len(values), 0.18), values, s=3, c=colour, alpha=0.7, linewidths=0, zorder=3)
     ax.set_xticks(positions)
     ax.set_xlim(-0.6, len(groups) - 0.4)
 
@@ -115,7 +103,7 @@ def _bracket(ax, x1: float, x2: float, y: float, text: str, height: float) -> No
 
 
 def _test_p(tests: pd.DataFrame, grouping: str, higher: str, lower: str, output: str) -> float | None:
-    if not _has(tests, ("grouping", "higher_group", "lower_group", "output", "p_value")):
+    if not has_columns(tests, "grouping", "higher_group", "lower_group", "output", "p_value"):
         return None
     rows = tests[(tests["grouping"] == grouping) & (tests["higher_group"] == higher)
                  & (tests["lower_group"] == lower) & (tests["output"] == f"observed_{output}")]
@@ -137,7 +125,7 @@ def draw_fig1(tables: dict[str, pd.DataFrame], subject: FigureSubject):
 
     # d: dependency distribution
     style.panel_label(ax_d, "d")
-    if _has(embedding, ("observed_dependency",)) and embedding["observed_dependency"].notna().any():
+    if has_columns(embedding, "observed_dependency") and embedding["observed_dependency"].notna().any():
         values = embedding["observed_dependency"].dropna().to_numpy(dtype=float)
         n_dep = int((values >= DEPENDENCY_CUTOFF).sum())
         bins = np.linspace(0, 1, 41)
@@ -157,12 +145,12 @@ def draw_fig1(tables: dict[str, pd.DataFrame], subject: FigureSubject):
         status["d"] = "drawn"
     else:
         reason = "not drawn: no dependency probabilities (embedding table empty or without observed_dependency)"
-        _no_data(ax_d, reason)
+        style.no_data(ax_d, reason, NOTE_WIDTH)
         status["d"] = reason
 
     # e: IC50 by dependency group
     style.panel_label(ax_e, "e")
-    if _has(embedding, ("observed_dependency", "observed_ic50")):
+    if has_columns(embedding, "observed_dependency", "observed_ic50"):
         both = embedding[["observed_dependency", "observed_ic50"]].dropna()
         dependent = both.loc[both["observed_dependency"] >= DEPENDENCY_CUTOFF, "observed_ic50"].to_numpy(float)
         other = both.loc[both["observed_dependency"] < DEPENDENCY_CUTOFF, "observed_ic50"].to_numpy(float)
@@ -182,13 +170,13 @@ def draw_fig1(tables: dict[str, pd.DataFrame], subject: FigureSubject):
         ax_e.set_ylim(bottom - 0.05 * (top - bottom), top + 0.30 * (top - bottom))
         status["e"] = "drawn"
     else:
-        if not _has(embedding, ("observed_dependency", "observed_ic50")):
+        if not has_columns(embedding, "observed_dependency", "observed_ic50"):
             reason = "not drawn: no cell lines with both labels (embedding table empty)"
         elif not len(dependent):
             reason = f"not drawn: no cell line with {target} dependency ≥ {DEPENDENCY_CUTOFF:g} and an IC50"
         else:
             reason = f"not drawn: every cell line with an IC50 is {target}-dependent"
-        _no_data(ax_e, reason)
+        style.no_data(ax_e, reason, NOTE_WIDTH)
         status["e"] = reason
     return fig, status
 
@@ -219,12 +207,12 @@ def draw_fig2(tables: dict[str, pd.DataFrame], subject: FigureSubject):
 
 def _fig2_split(ax, split: pd.DataFrame, embedding: pd.DataFrame) -> str:
     style.panel_label(ax, "b")
-    if not _has(split, ("split",)):
+    if not has_columns(split, "split"):
         reason = "not drawn: split table empty"
-        _no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return reason
     counts = {s: int((split["split"] == s).sum()) for s in ("train", "test")}
-    if _has(embedding, ("split",)):
+    if has_columns(embedding, "split"):
         counts["unlabelled"] = int((embedding["split"] == "unlabelled").sum())
     names = list(counts)
     bars = ax.bar(range(len(names)), [counts[s] for s in names], color=[style.SPLIT_COLOURS[s] for s in names],
@@ -247,7 +235,7 @@ def benefit_scores_from_predictions(predictions: pd.DataFrame, dep_out: str, ic5
     Returns ``{"joint": frame, "individual": frame}`` with columns score, observed_dependency,
     observed_ic50 (indexed by sample); a model missing from the table gives no entry.
     """
-    if not _has(predictions, ("sample", "split", "model", "output", "predicted", "observed")):
+    if not has_columns(predictions, "sample", "split", "model", "output", "predicted", "observed"):
         return {}
     rows = predictions[predictions["split"] == split]
 
@@ -275,8 +263,8 @@ def _fig2_scores(ax1, ax2, predictions: pd.DataFrame, dep_out: str, ic50_out: st
     if not scores:
         reason = ("not drawn: no predictions table" if predictions is None or predictions.empty
                   else "not drawn: predictions table lacks the joint and individual test predictions")
-        _no_data(ax1, reason)
-        _no_data(ax2, "")
+        style.no_data(ax1, reason, NOTE_WIDTH)
+        style.no_data(ax2, "", NOTE_WIDTH)
         return reason
     colours = {"joint": style.MODEL_COLOURS["forge_joint"], "individual": style.MODEL_COLOURS["forge_dependency_only"]}
     labels = {"joint": "joint", "individual": "individual"}
@@ -313,18 +301,18 @@ def _fig2_embedding(subfig, axes, embedding: pd.DataFrame, dep_out: str, ic50_ou
               ("train", "observed_ic50", ic50_out), ("test", "observed_ic50", ic50_out)]
     for ax, letter in zip(axes, letters):
         style.panel_label(ax, letter)
-    if not _has(embedding, ("PC1", "PC2", "split")):
+    if not has_columns(embedding, "PC1", "PC2", "split"):
         reason = ("not drawn: embedding table empty" if embedding is None or embedding.empty
                   else "not drawn: embedding table has no PC1/PC2 columns")
         for ax in axes:
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
         return {letter: reason for letter in letters}
     status = {}
     labelled = embedding[embedding["split"].isin(["train", "test"])]
     if labelled.empty:
         reason = "not drawn: no train or test samples in the embedding"
         for ax in axes:
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
         return {letter: reason for letter in letters}
     pad = lambda lo, hi: (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))  # noqa: E731
     xlim = pad(labelled["PC1"].min(), labelled["PC1"].max())
@@ -333,13 +321,13 @@ def _fig2_embedding(subfig, axes, embedding: pd.DataFrame, dep_out: str, ic50_ou
     for ax, letter, (split, column, output) in zip(axes, letters, panels):
         if column not in embedding.columns:
             reason = f"not drawn: embedding table has no {column}"
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
             status[letter] = reason
             continue
         rows = labelled[(labelled["split"] == split) & labelled[column].notna()].sort_values(column)
         if rows.empty:
             reason = f"not drawn: no {split} samples with {column}"
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
             status[letter] = reason
             continue
         vmin, vmax = float(labelled[column].min()), float(labelled[column].max())
@@ -378,16 +366,16 @@ def _fig2_accuracy(axes, benefit_scores: pd.DataFrame, comparison: pd.DataFrame,
     for ax, letter, (split, output) in zip(axes, letters, panels):
         style.panel_label(ax, letter)
         columns = ("split", f"predicted_{output}", f"observed_{output}")
-        if not _has(benefit_scores, columns):
+        if not has_columns(benefit_scores, *columns):
             reason = ("not drawn: benefit_scores table empty" if benefit_scores is None or benefit_scores.empty
                       else f"not drawn: benefit_scores has no predicted/observed {output}")
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
             status[letter] = reason
             continue
         rows = benefit_scores[benefit_scores["split"] == split].dropna(subset=list(columns[1:]))
         if rows.empty:
             reason = f"not drawn: no {split} samples"
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
             status[letter] = reason
             continue
         observed, predicted = rows[f"observed_{output}"], rows[f"predicted_{output}"]
@@ -420,10 +408,10 @@ def _fig2_groups(axes, benefit_scores: pd.DataFrame, tests: pd.DataFrame, dep_ou
     for ax, letter, (grouping, groups, output) in zip(axes, letters, panels):
         style.panel_label(ax, letter)
         column = f"observed_{output}"
-        if not _has(benefit_scores, (grouping, column)):
+        if not has_columns(benefit_scores, grouping, column):
             reason = ("not drawn: benefit_scores table empty" if benefit_scores is None or benefit_scores.empty
                       else f"not drawn: benefit_scores has no {grouping} or {column}")
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
             status[letter] = reason
             continue
         rows = benefit_scores.dropna(subset=[column])
@@ -432,7 +420,7 @@ def _fig2_groups(axes, benefit_scores: pd.DataFrame, tests: pd.DataFrame, dep_ou
         values = [rows.loc[rows[grouping] == g, column].to_numpy(float) for g in groups]
         if not any(len(v) for v in values):
             reason = f"not drawn: no labelled samples with {grouping} groups"
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
             status[letter] = reason
             continue
         point_colours = None
@@ -467,14 +455,14 @@ def _fig2_groups(axes, benefit_scores: pd.DataFrame, tests: pd.DataFrame, dep_ou
 
 def _fig2_multi_drug(ax, comparison: pd.DataFrame, dep_out: str, ic50_out: str) -> str:
     style.panel_label(ax, "p")
-    if not _has(comparison, ("model", "output", "split", "pearson_mean")):
+    if not has_columns(comparison, "model", "output", "split", "pearson_mean"):
         reason = "not drawn: comparison table empty"
-        _no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return reason
     multi = comparison[(comparison["model"] == "forge_multi_drug") & (comparison["split"] == "test")]
     if multi.empty:
         reason = "not drawn: no multi-drug model for this pair"
-        _no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return reason
     outputs = list(dict.fromkeys(multi["output"]))
     outputs.sort(key=lambda o: (o != dep_out, o != ic50_out))
@@ -517,15 +505,15 @@ def draw_supp_tuning(tables: dict[str, pd.DataFrame], subject: FigureSubject):
     line_styles = {"ridge": "--", "elastic_net": ":", "lineage_mean": "-."}
     for ax, letter, output in zip(axes, ("a", "b"), (dep_out, ic50_out)):
         style.panel_label(ax, letter)
-        if not _has(curve, ("n_components", "seed", "split", "output", "pearson")):
+        if not has_columns(curve, "n_components", "seed", "split", "output", "pearson"):
             reason = "not drawn: tuning curve table empty (step skipped)"
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
             status[letter] = reason
             continue
         rows = curve[curve["output"] == output]
         if rows.empty:
             reason = f"not drawn: no tuning curve rows for {output}"
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
             status[letter] = reason
             continue
         n_seeds = rows["seed"].nunique()
