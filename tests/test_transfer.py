@@ -248,7 +248,7 @@ def test_robustness_rows_equal_scipy_on_the_same_vectors() -> None:
         rows = []
         for variant in variants:
             high = scores[variant] > scores[variant].median()
-            rows.append(dict(robustness.vstats.mann_whitney(outcome[high], outcome[~high], "less"), score=variant,
+            rows.append(dict(robustness.vstats.mann_whitney_row(outcome[high], outcome[~high], "less"), score=variant,
                              grouping="median", variable="tv"))
         return pd.DataFrame(rows)
 

@@ -18,7 +18,7 @@ from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import pdist
 from statsmodels.stats.multitest import multipletests
 
-from forge.modelling.interpretation import mann_whitney
+from forge.modelling.interpretation import mann_whitney_statistics
 
 #: Label of samples that the tree cut leaves unassigned (dynamicTreeCut's 0).
 UNASSIGNED = 0
@@ -124,7 +124,7 @@ def cluster_summary(samples: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
             else:
                 a = samples.loc[inside, column].dropna().to_numpy()
                 b = samples.loc[~inside, column].dropna().to_numpy()
-                p, effect = (mann_whitney(a, b, alternative)[1:] if len(a) and len(b) else (np.nan, np.nan))
+                p, effect = (mann_whitney_statistics(a, b, alternative)[1:] if len(a) and len(b) else (np.nan, np.nan))
             row[f"p_{name}"] = p
             row[f"rank_biserial_{name}"] = effect
         rows.append(row)

@@ -139,7 +139,9 @@ def _symmetric_limit(values: np.ndarray) -> float:
     return limit if limit > 0 else 1.0
 
 
-def latent_columns(frame: pd.DataFrame) -> list[str]:
+def reported_latent_columns(frame: pd.DataFrame) -> list[str]:
+    """The reported model's latent columns Z1, Z2, ... of an embedding table, in numeric order (the
+    consensus columns r??_Z* left out)."""
     columns = [c for c in frame.columns if re.fullmatch(r"Z\d+", str(c))]
     return sorted(columns, key=lambda c: int(c[1:]))
 
@@ -149,7 +151,7 @@ def latent_columns(frame: pd.DataFrame) -> list[str]:
 
 def _heatmap_rows(clusters: pd.DataFrame, embedding: pd.DataFrame, order: list[int]) -> pd.DataFrame:
     """The clustered samples with their Z, ordered by cluster (``order``) then by Benefit Score (high first)."""
-    zcols = latent_columns(embedding)
+    zcols = reported_latent_columns(embedding)
     rows = clusters.merge(embedding[["sample"] + zcols], on="sample", how="inner")
     rank = {c: i for i, c in enumerate(order)}
     rows["_position"] = rows["cluster"].map(rank)
@@ -159,7 +161,7 @@ def _heatmap_rows(clusters: pd.DataFrame, embedding: pd.DataFrame, order: list[i
 
 
 def _panel_heatmap(sub, clusters, embedding, summary, order, pair: Pair) -> str:
-    zcols = latent_columns(embedding) if embedding is not None else []
+    zcols = reported_latent_columns(embedding) if embedding is not None else []
     rows = _heatmap_rows(clusters, embedding, order) if zcols else pd.DataFrame()
     if rows.empty:
         ax = sub.subplots()
