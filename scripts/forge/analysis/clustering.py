@@ -64,17 +64,6 @@ def cut_tree_hybrid(
     return np.asarray(result["labels"], dtype=int)
 
 
-def relabel_like_r(labels: np.ndarray) -> np.ndarray:
-    """Canonical numbering (1 = largest cluster, ties by first occurrence; 0 kept), for comparisons."""
-    labels = np.asarray(labels)
-    assigned = [lab for lab in pd.unique(labels) if lab != UNASSIGNED]
-    sizes = {lab: int((labels == lab).sum()) for lab in assigned}
-    order = sorted(assigned, key=lambda lab: (-sizes[lab], int(np.argmax(labels == lab))))
-    mapping = {lab: i + 1 for i, lab in enumerate(order)}
-    mapping[UNASSIGNED] = UNASSIGNED
-    return np.array([mapping[lab] for lab in labels], dtype=int)
-
-
 #: (column of the sample table, alternative of the one-sided test inside vs rest, short name)
 CLUSTER_TESTS = (
     ("benefit_score", "greater", "score"),

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import textwrap
-from pathlib import Path
 
 import matplotlib
 
@@ -179,7 +178,3 @@ def save_figure(fig: plt.Figure, png: str | os.PathLike, pdf: str | os.PathLike 
             fig.savefig(tmp, format="pdf", metadata={"CreationDate": None, "ModDate": None, "Producer": None,
                                                     "Creator": None})
     plt.close(fig)
-
-
-def figure_path(root: str | os.PathLike, figure: str, name: str, suffix: str) -> Path:
-    return Path(root) / figure / f"{name}.{suffix}"

@@ -69,9 +69,9 @@ class Recipe:
         return f"{self.scaling}/{self.weights}"
 
 
-#: The workflow's default (per-sample scores) and the paper's published transfer.
+#: The workflow's default: per-sample scores (the paper's published transfer is
+#: ``Recipe("cohort", "standardised")``).
 TRAINING_RAW = Recipe("training", "raw")
-PAPER_RECIPE = Recipe("cohort", "standardised")
 
 
 @dataclass
