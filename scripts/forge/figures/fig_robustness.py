@@ -1,4 +1,4 @@
-"""Supplementary figures of the validation's robustness (FORGE_METHOD §5; paper Supp. Fig. 7c–d).
+"""Supplementary figures of the validation's robustness (docs/METHOD.md §5; paper Supp. Fig. 7c–d).
 
 * ``supp_robustness``: for the cohort's main claims, every replicate's P under every validated k ×
   transfer recipe × score (``robustness.tsv``), the replicate-mean score's P, 0.05 and the paper's P.

@@ -1,4 +1,4 @@
-"""PDX validation of one pair (Gao et al. 2015; FORGE_METHOD §5; preprint Fig. 5f, Supplementary Fig. 7).
+"""PDX validation of one pair (Gao et al. 2015; docs/METHOD.md §5; preprint Fig. 5f, Supplementary Fig. 7).
 
 Every model of the processed arm (NSCLC, erlotinib) is scored from its voom logCPM with the
 pair's model genes and training z-scoring. Tests, for every score variant:

@@ -1,4 +1,4 @@
-"""Tahoe-100M validation of one pair (FORGE_METHOD §5; preprint Fig. 5a–d, Supplementary Fig. 6).
+"""Tahoe-100M validation of one pair (docs/METHOD.md §5; preprint Fig. 5a–d, Supplementary Fig. 6).
 
 * Scores: each cell line's DMSO pseudo-bulk of the baseline plate (paper: plate 9), voom logCPM,
   with the model's genes and training z-scoring (:mod:`forge.validation.scores`).
