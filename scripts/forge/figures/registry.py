@@ -75,7 +75,6 @@ TABLES: dict[str, str] = {
 }
 
 
-
 def check_specs(specs: dict[str, FigureSpec]) -> None:
     """Refuse a figure that reads a table :data:`TABLES` does not know (a typo would otherwise surface
     only as a missing input when the figure is drawn)."""
