@@ -1,9 +1,9 @@
 """FORGE numerical core: the joint dependency/IC50 factorisation solver.
 
 Pure numpy/scipy. No file I/O and no Snakemake here; the rule adapters and
-``forge_model.py`` handle data frames, gene names and persistence.
+:mod:`forge.modelling.model` handle data frames, gene names and persistence.
 
-Model (FORGE_METHOD.md §1). For one drug-target pair with ``n`` training samples,
+Model (docs/METHOD.md §1). For one drug-target pair with ``n`` training samples,
 ``G`` (n x p) is z-scored expression, ``Y`` (n x t) holds the centred targets as
 columns (dependency first, then one IC50 column per drug). The shared encoder
 ``W`` (p x k) gives the embedding ``Z = G W``; the heads ``H`` (k x t) are the
@@ -189,7 +189,7 @@ def task_weight_vector(n_tasks: int, task_weights: str | Sequence[float] = "mean
     """Per-task loss weights.
 
     ``"mean"`` averages the per-drug errors of a multi-drug model (weight ``1/d`` on
-    each of the ``d = t - 1`` IC50 columns, FORGE_METHOD §1); ``"sum"`` reproduces
+    each of the ``d = t - 1`` IC50 columns, docs/METHOD.md §1); ``"sum"`` reproduces
     the published code, which sums them. For ``t <= 2`` both give ones.
     """
     if isinstance(task_weights, str):
@@ -984,7 +984,7 @@ class FORGE:
     Notes
     -----
     ``fit`` expects scaled ``G`` and centred ``Y``: scaling and centring are fitted
-    on training samples by the caller (see ``forge_model.py``), never here.
+    on training samples by the caller (see :mod:`forge.modelling.model`), never here.
     An individual model is the same estimator fitted on one target column.
     """
 
@@ -1062,7 +1062,7 @@ def output_effect(W: np.ndarray, head: np.ndarray) -> np.ndarray:
 
 
 def gene_effects(W: np.ndarray, heads: np.ndarray, ic50_column: int = 1) -> dict[str, np.ndarray]:
-    """Gene effects with L2-normalised heads (FORGE_METHOD §3).
+    """Gene effects with L2-normalised heads (docs/METHOD.md §3).
 
     Returns ``dependency_effect = W h_D/|h_D|``, ``ic50_effect = -W h_I/|h_I|``
     (positive = sensitising) and ``total_influence`` (their sum).

@@ -12,7 +12,7 @@ table (columns gene, weight; optional training_mean, training_sd), e.g. a publis
 and listed in ``<out>.missing_genes.tsv``; more than ``--max-missing-fraction`` of them missing is
 refused. Any error exits with status 2 and a one-line message.
 
-How the score reaches the cohort (FORGE_METHOD §5):
+How the score reaches the cohort (docs/METHOD.md §5):
   --scaling training      z-score with the training mean and sd (default; a sample's score never
                           depends on the other samples; missing genes count at their training mean)
   --scaling cohort        z-score every model gene within the scored cohort (the paper's transfer to

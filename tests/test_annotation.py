@@ -1,4 +1,4 @@
-"""GENCODE GTF → gene spans and NCBI gene_info → symbol synonyms (scripts/annotation.py)."""
+"""GENCODE GTF → gene spans and NCBI gene_info → symbol synonyms (forge.sources.annotation)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests of the embedded demo-data generator (scripts/demo_data.py)."""
+"""Tests of the embedded demo-data generator (forge.sources.demo_data)."""
 
 from __future__ import annotations
 

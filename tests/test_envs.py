@@ -221,11 +221,12 @@ def test_every_script_rule_has_an_env_file_that_exists() -> None:
 
 def test_the_import_walk_follows_the_library() -> None:
     """The walk itself: packages reached only through the library, a string-named pandas engine and
-    the figure registry's import_module are found (otherwise the env checks below prove nothing)."""
+    the figure specs' import_module (a drawing module is imported when drawn) are found (otherwise
+    the env checks below prove nothing)."""
     scripts = REPO / "workflow/scripts"
     assert "statsmodels" in imported_distributions(scripts / "prepare_pair.py")  # forge.normalise
     assert "openpyxl" in imported_distributions(scripts / "pdx_process.py")  # pd.ExcelFile(engine=...)
-    assert "matplotlib" in imported_distributions(scripts / "figure.py")  # registry.import_module
+    assert "matplotlib" in imported_distributions(scripts / "figure.py")  # specs: FigureSpec.draw imports it
     assert "umap-learn" in imported_distributions(scripts / "embedding_umap.py")
     assert "matplotlib" not in imported_distributions(scripts / "train_pair.py")
 

@@ -15,7 +15,7 @@ import pytest  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from forge.figures import fig_model, style  # noqa: E402, F401  (fig_model registers the figures)
+from forge.figures import style  # noqa: E402
 from forge.figures.registry import FIGURES, FigureSubject  # noqa: E402
 from forge.modelling.pairs import Pair  # noqa: E402
 

@@ -14,8 +14,6 @@ import pandas as pd
 import pytest
 from matplotlib.collections import PathCollection
 
-import forge.figures.fig_pairs  # noqa: F401  (registers the figures)
-import forge.figures.fig_validation  # noqa: F401
 from forge.figures import style
 from forge.figures.registry import FIGURES, TABLES, figure_subject, table_paths, validation_cohorts
 from forge.modelling.pairs import pairs_from_frame

@@ -1,4 +1,4 @@
-"""Tests for scripts/harmonise.py, including a check on real CREAMMIST and DepMap names."""
+"""Tests for forge.sources.harmonise, including a check on real CREAMMIST and DepMap names."""
 
 from __future__ import annotations
 

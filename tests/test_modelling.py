@@ -13,7 +13,7 @@ import pytest
 from forge.modelling.baselines import fit_predict_baselines, lineage_mean_predictor
 from conftest import REPO
 from forge.modelling.model import PairData, fit_pair_models, split_by_lineage, split_samples
-from forge.modelling.interpretation import group_tests, paired_concordance_test, score_groups
+from forge.modelling.interpretation import group_tests, median_and_quartile_groups, paired_concordance_test
 from forge.io import InputFormatError
 from forge.modelling.pairs import auto_pairs, count_pairs, read_pairs_table
 from forge.modelling.training import cross_validate, fit_replicates, tuning_curve
@@ -164,10 +164,10 @@ def test_lineage_mean_predictor() -> None:
 
 
 # -- interpretation -------------------------------------------------------------------------
-def test_score_groups_and_directional_tests() -> None:
+def test_median_and_quartile_groups_and_directional_tests() -> None:
     rng = np.random.default_rng(0)
     score = pd.Series(rng.normal(size=400))
-    table = score_groups(score)
+    table = median_and_quartile_groups(score)
     assert table["quartile"].value_counts().tolist() == [100] * 4
     assert (score[table["median_group"] == "high"].min() > score[table["median_group"] == "low"].max())
     table["dep"] = score + rng.normal(0, 0.5, 400)

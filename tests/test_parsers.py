@@ -1,4 +1,4 @@
-"""Tests for scripts/parsers.py, scripts/io_utils.py and the build_cohort library function."""
+"""Tests for forge.sources.parsers, forge.io and the build_cohort library function."""
 
 from __future__ import annotations
 

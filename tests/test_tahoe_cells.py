@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 from forge.analysis.embedding_h5ad import embedding_anndata, embedding_table, write_embedding_h5ad  # noqa: E402
 from forge.external import tahoe_cells as tc  # noqa: E402
 from forge.external.tahoe import QCSettings  # noqa: E402
-from forge.figures import fig_tahoe_cells  # noqa: E402  (registers the figure)
+from forge.figures import fig_tahoe_cells  # noqa: E402
 from forge.figures.registry import FIGURES, TABLES, table_paths  # noqa: E402
 from forge.io import InputFormatError  # noqa: E402
 

@@ -19,7 +19,6 @@ from forge.modelling.baselines import LinearBaseline
 from forge.modelling.model import ForgeModel
 from forge.modelling.scoring import score_expression
 from forge.modelling.transfer import (
-    PAPER_RECIPE,
     TRAINING_RAW,
     CohortTooSmallError,
     Recipe,
@@ -36,6 +35,8 @@ from forge.validation.run import PairModels
 from forge.validation.scores import PairScorer
 
 REPO = Path(__file__).resolve().parents[1]
+#: The paper's published transfer: genes z-scored within the cohort, standardised weights.
+PAPER_RECIPE = Recipe("cohort", "standardised")
 
 
 def make_model(rng: np.random.Generator, genes: list[str], k: int = 3, seed: int = 0) -> ForgeModel:
@@ -248,7 +249,7 @@ def test_robustness_rows_equal_scipy_on_the_same_vectors() -> None:
         rows = []
         for variant in variants:
             high = scores[variant] > scores[variant].median()
-            rows.append(dict(robustness.vstats.mann_whitney(outcome[high], outcome[~high], "less"), score=variant,
+            rows.append(dict(robustness.vstats.mann_whitney_row(outcome[high], outcome[~high], "less"), score=variant,
                              grouping="median", variable="tv"))
         return pd.DataFrame(rows)
 

@@ -14,6 +14,7 @@ from scipy import stats
 
 from forge.io import InputFormatError
 from forge.modelling.baselines import LinearBaseline
+from forge.modelling.interpretation import group_labels
 from forge.modelling.model import ForgeModel
 from forge.validation import stats as vstats
 from forge.validation import tahoe as vtahoe
@@ -36,13 +37,13 @@ def row_of(table: pd.DataFrame, key: tuple) -> pd.Series:
 def test_mann_whitney_row_equals_scipy_and_a_pair_count() -> None:
     rng = np.random.default_rng(2)
     a, b = pd.Series(rng.normal(1, 1, 9)), pd.Series(rng.normal(0, 1, 11))
-    row = vstats.mann_whitney(a, b, "greater")
+    row = vstats.mann_whitney_row(a, b, "greater")
     assert row["p_value"] == pytest.approx(stats.mannwhitneyu(a, b, alternative="greater").pvalue, rel=1e-12)
     wins = sum((x > y) + 0.5 * (x == y) for x, y in itertools.product(a, b))  # U by counting pairs
     assert row["statistic"] == wins
     assert row["effect_size"] == pytest.approx(2 * wins / (9 * 11) - 1)
     assert row["median_higher"] == pytest.approx(np.median(a)) and row["n_lower"] == 11
-    small = vstats.mann_whitney(a[:2], b, "greater", min_group=3)
+    small = vstats.mann_whitney_row(a[:2], b, "greater", min_group=3)
     assert small["status"] == "not computed" and "at least 3" in small["reason"] and np.isnan(small["p_value"])
 
 
@@ -76,10 +77,10 @@ def test_page_trend_statistic_by_hand() -> None:
     assert vstats.dose_trend(strength.iloc[:, :2])["status"] == "not computed"
 
 
-def test_score_groups_and_composition() -> None:
+def test_group_labels_and_composition() -> None:
     scores = pd.Series(np.arange(12, dtype=float))
-    assert vstats.score_groups(scores, "median").value_counts().to_dict() == {"low": 6, "high": 6}
-    assert vstats.score_groups(scores, "tertile").tolist() == ["T1"] * 4 + ["T2"] * 4 + ["T3"] * 4
+    assert group_labels(scores, "median").value_counts().to_dict() == {"low": 6, "high": 6}
+    assert group_labels(scores, "tertile").tolist() == ["T1"] * 4 + ["T2"] * 4 + ["T3"] * 4
     rng = np.random.default_rng(0)
     dependency, ic50 = pd.Series(rng.normal(0, 0.1, 50)), pd.Series(rng.normal(0, 2, 50))
     composition = vstats.score_composition(dependency, ic50)
@@ -273,7 +274,7 @@ def test_a_cohort_without_the_models_genes_is_reported_not_crashed() -> None:
 
 
 def test_summary_adjusts_computed_tests_once() -> None:
-    rows = pd.DataFrame([dict(vstats.mann_whitney(pd.Series([1.0, 2, 3, 4]), pd.Series([0.0, 0, 1, 1]), "greater"),
+    rows = pd.DataFrame([dict(vstats.mann_whitney_row(pd.Series([1.0, 2, 3, 4]), pd.Series([0.0, 0, 1, 1]), "greater"),
                               score="forge"),
                          dict(vstats.not_computed("x", test="t"), score="forge"),
                          dict(vstats.dose_trend(pd.DataFrame([[1, 2, 3], [1, 3, 2]])), score="none")])

@@ -19,12 +19,26 @@ from scipy import stats
 from conftest import SMALL_CONFIG, run_snakemake
 
 from forge.modelling import pair_data
-from forge.modelling.model import PairData, evaluate_model, fit_pair_models, load_model
+import forge_core
+from forge.modelling.model import ForgeModel, PairData, fit_pair_models, load_model
 from forge.io import read_parquet_matrix
 
 PLANTED = ["EGFR_ERLOTINIB"]  # config/pairs_small.tsv: one planted pair (two drugs) and the control
 CONTROL = "A1CF_VORINOSTAT"
 PAIRS = PLANTED + [CONTROL]
+
+
+def evaluate_model(model: ForgeModel, data: PairData) -> pd.DataFrame:
+    """Metrics per output and split (long table: split, output, metric columns)."""
+    rows = []
+    for split_name, index in (("train", data.train), ("test", data.test)):
+        pred = model.predict(data.expression.loc[index])
+        for name in model.targets:
+            observed = data.outputs.loc[index, name]
+            row = dict(split=split_name, output=name)
+            row.update(forge_core.regression_metrics(observed.to_numpy(), pred[name].to_numpy()))
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def read_tsv(path: Path) -> pd.DataFrame:

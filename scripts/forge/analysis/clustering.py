@@ -18,7 +18,7 @@ from scipy.cluster.hierarchy import linkage
 from scipy.spatial.distance import pdist
 from statsmodels.stats.multitest import multipletests
 
-from forge.modelling.interpretation import mann_whitney
+from forge.modelling.interpretation import mann_whitney_statistics
 
 #: Label of samples that the tree cut leaves unassigned (dynamicTreeCut's 0).
 UNASSIGNED = 0
@@ -62,17 +62,6 @@ def cut_tree_hybrid(
         result = cutree(ward_linkage(Z), pdist(Z), deepSplit=deep_split, minClusterSize=min_cluster_size,
                         pamStage=pam_stage, verbose=0)
     return np.asarray(result["labels"], dtype=int)
-
-
-def relabel_like_r(labels: np.ndarray) -> np.ndarray:
-    """Canonical numbering (1 = largest cluster, ties by first occurrence; 0 kept), for comparisons."""
-    labels = np.asarray(labels)
-    assigned = [lab for lab in pd.unique(labels) if lab != UNASSIGNED]
-    sizes = {lab: int((labels == lab).sum()) for lab in assigned}
-    order = sorted(assigned, key=lambda lab: (-sizes[lab], int(np.argmax(labels == lab))))
-    mapping = {lab: i + 1 for i, lab in enumerate(order)}
-    mapping[UNASSIGNED] = UNASSIGNED
-    return np.array([mapping[lab] for lab in labels], dtype=int)
 
 
 #: (column of the sample table, alternative of the one-sided test inside vs rest, short name)
@@ -124,7 +113,7 @@ def cluster_summary(samples: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
             else:
                 a = samples.loc[inside, column].dropna().to_numpy()
                 b = samples.loc[~inside, column].dropna().to_numpy()
-                p, effect = (mann_whitney(a, b, alternative)[1:] if len(a) and len(b) else (np.nan, np.nan))
+                p, effect = (mann_whitney_statistics(a, b, alternative)[1:] if len(a) and len(b) else (np.nan, np.nan))
             row[f"p_{name}"] = p
             row[f"rank_biserial_{name}"] = effect
         rows.append(row)

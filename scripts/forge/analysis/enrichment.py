@@ -290,10 +290,3 @@ def gene_lists(
     )
     return lists, members.merge(sizes, on="list", how="left")
 
-
-def top_terms(table: pd.DataFrame, n: int = 5) -> pd.DataFrame:
-    """The ``n`` best terms (lowest P) of each list × library, significant or not."""
-    if len(table) == 0:
-        return table
-    return table.sort_values("p_value", kind="mergesort").groupby(["list", "library"], sort=False).head(n)
-

@@ -1,8 +1,8 @@
 """Gao et al. 2015 PDX data: workbook parsing, FPKM → pseudo-counts, voom, response tables.
 
 Pure library (no Snakemake): readers validate what they use and raise
-:class:`io_utils.InputFormatError` naming the file and the sheet or column; the processing
-functions take and return tables. The rule adapter is ``scripts/pdx_process.py``.
+:class:`forge.io.InputFormatError` naming the file and the sheet or column; the processing
+functions take and return tables. The rule adapter is ``workflow/scripts/pdx_process.py``.
 
 Sources
 -------
@@ -11,8 +11,8 @@ Supplementary table ``nm.3954-S2.xlsx`` of Gao et al. (2015) Nat Med 21:1318, sh
 ``PCT raw data`` (one row per tumour measurement) and ``PCT curve metrics`` (one row per
 model and treatment), or the same sheets saved as CSV files.
 
-FPKM → pseudo-counts (FORGE_METHOD §5)
---------------------------------------
+FPKM → pseudo-counts (docs/METHOD.md §5)
+----------------------------------------
 FPKM_g = c_g · 10⁹ / (ℓ̃_g · N), with ℓ̃_g = L_g − ℓ + 1 the effective length: the number of
 start positions of a sequenced unit of ℓ bases in a gene of L bases. Inverting it gives
 c_g = FPKM_g · (L_g − ℓ + 1) · N / 10⁹. The published constant 199 is ℓ = 200 (a 200-bp

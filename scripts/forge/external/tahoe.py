@@ -1,4 +1,4 @@
-"""Tahoe-100M pseudo-bulk: streaming aggregation of plate ``.h5ad`` files (FORGE_METHOD §5).
+"""Tahoe-100M pseudo-bulk: streaming aggregation of plate ``.h5ad`` files (docs/METHOD.md §5).
 
 Raw counts are summed per (cell line, drug, dose, unit, plate) directly from the HDF5 file:
 the CSR matrix (``X/data``, ``X/indices``, ``X/indptr``) is read in row chunks with h5py and
@@ -8,7 +8,7 @@ stores categoricals as ``codes`` + ``categories`` (legacy files: a codes dataset
 ``categories`` attribute references the category array), and grouping is done on the codes.
 
 Pure library: functions take paths and settings and return arrays / tables; the rule adapters
-(``tahoe_pseudobulk.py``, ``tahoe_combine.py``, ``tahoe_voom.py``) do the writing.
+(``workflow/scripts/tahoe_pseudobulk_plate.py``, ``tahoe_combine.py``, ``tahoe_voom.py``) do the writing.
 """
 
 from __future__ import annotations

@@ -28,7 +28,8 @@ from matplotlib.transforms import blended_transform_factory
 from scipy import stats
 
 from forge.figures import style
-from forge.figures.registry import FigureSubject, register
+from forge.figures.inputs import as_bool, table_or_none
+from forge.figures.registry import FigureSubject
 from forge.modelling.pairs import Pair
 
 SEED = 20240601
@@ -71,23 +72,6 @@ LIBRARY_ABBREVIATIONS = (("GO_Biological_Process", "GO BP"), ("GO_Molecular_Func
 # ------------------------------------------------------------------ helpers
 
 
-def _table(tables: dict, key: str, columns: tuple[str, ...] = ()) -> pd.DataFrame | None:
-    """The table, or None when it is absent, skipped (no columns) or lacks a needed column."""
-    frame = tables.get(key)
-    if frame is None or not isinstance(frame, pd.DataFrame) or len(frame.columns) == 0:
-        return None
-    if any(c not in frame.columns for c in columns):
-        return None
-    return frame
-
-
-def _bool(values: pd.Series) -> pd.Series:
-    """True/False column read from a TSV (bool, or the strings 'True'/'False')."""
-    if values.dtype == bool:
-        return values
-    return values.astype(str).str.strip().str.lower().isin(["true", "1", "yes"])
-
-
 def _names(pair: Pair) -> tuple[str, str]:
     """The pair's target and drug as axis labels name them ('EGFR', 'erlotinib')."""
     return pair.target, pair.drug.lower()
@@ -123,8 +107,8 @@ def cluster_order(clusters: pd.DataFrame, summary: pd.DataFrame | None) -> list[
 
 def _sensitive_clusters(clusters: pd.DataFrame, summary: pd.DataFrame | None) -> set[int]:
     if summary is not None and {"cluster", "sensitive"} <= set(summary.columns):
-        return set(summary.loc[_bool(summary["sensitive"]), "cluster"].astype(int))
-    return set(clusters.loc[_bool(clusters["sensitive"]), "cluster"].astype(int))
+        return set(summary.loc[as_bool(summary["sensitive"]), "cluster"].astype(int))
+    return set(clusters.loc[as_bool(clusters["sensitive"]), "cluster"].astype(int))
 
 
 def _cluster_name(cluster: int) -> str:
@@ -155,7 +139,9 @@ def _symmetric_limit(values: np.ndarray) -> float:
     return limit if limit > 0 else 1.0
 
 
-def latent_columns(frame: pd.DataFrame) -> list[str]:
+def reported_latent_columns(frame: pd.DataFrame) -> list[str]:
+    """The reported model's latent columns Z1, Z2, ... of an embedding table, in numeric order (the
+    consensus columns r??_Z* left out)."""
     columns = [c for c in frame.columns if re.fullmatch(r"Z\d+", str(c))]
     return sorted(columns, key=lambda c: int(c[1:]))
 
@@ -165,7 +151,7 @@ def latent_columns(frame: pd.DataFrame) -> list[str]:
 
 def _heatmap_rows(clusters: pd.DataFrame, embedding: pd.DataFrame, order: list[int]) -> pd.DataFrame:
     """The clustered samples with their Z, ordered by cluster (``order``) then by Benefit Score (high first)."""
-    zcols = latent_columns(embedding)
+    zcols = reported_latent_columns(embedding)
     rows = clusters.merge(embedding[["sample"] + zcols], on="sample", how="inner")
     rank = {c: i for i, c in enumerate(order)}
     rows["_position"] = rows["cluster"].map(rank)
@@ -175,7 +161,7 @@ def _heatmap_rows(clusters: pd.DataFrame, embedding: pd.DataFrame, order: list[i
 
 
 def _panel_heatmap(sub, clusters, embedding, summary, order, pair: Pair) -> str:
-    zcols = latent_columns(embedding) if embedding is not None else []
+    zcols = reported_latent_columns(embedding) if embedding is not None else []
     rows = _heatmap_rows(clusters, embedding, order) if zcols else pd.DataFrame()
     if rows.empty:
         ax = sub.subplots()
@@ -316,7 +302,7 @@ def _panel_cluster_strips(sub, clusters, summary, sensitive_table, order, pair: 
         rng = np.random.default_rng(SEED)
         values = clusters[column].to_numpy(dtype=float)
         ok = np.isfinite(values)
-        jitter = rng.uniform(-0.28, 0.28, len(values))
+        jitter = style.jitter(rng, len(values), 0.28)
         for mask, colour, size in ((ok & ~in_sensitive, OTHER_COLOUR, 1.5), (ok & in_sensitive, SENSITIVE_COLOUR, 2.0)):
             ax.scatter(x_of[mask] + jitter[mask], values[mask], s=size, color=colour, alpha=0.55, linewidths=0,
                        )
@@ -372,7 +358,7 @@ def _panel_cluster_strips(sub, clusters, summary, sensitive_table, order, pair: 
 def sensitive_vs_other(clusters: pd.DataFrame, column: str, alternative: str) -> tuple[np.ndarray, np.ndarray, float]:
     """Values of the pooled sensitive clusters and of all other clustered samples, and the one-sided
     Mann–Whitney P (sensitive ``alternative`` other), computed for display."""
-    sensitive = _bool(clusters["sensitive"]).to_numpy()
+    sensitive = as_bool(clusters["sensitive"]).to_numpy()
     values = clusters[column].to_numpy(dtype=float)
     a = values[sensitive & np.isfinite(values)]
     b = values[~sensitive & np.isfinite(values)]
@@ -387,7 +373,7 @@ def _panel_group(ax, clusters, column, alternative, ylabel, letter) -> str:
         return "not drawn: no cluster table"
     a, b, p = sensitive_vs_other(clusters, column, alternative)
     if len(a) == 0 or len(b) == 0:
-        reason = ("no cluster qualifies as sensitive" if not _bool(clusters["sensitive"]).any()
+        reason = ("no cluster qualifies as sensitive" if not as_bool(clusters["sensitive"]).any()
                   else "no measured values in one of the groups")
         style.no_data(ax, reason)
         return f"not drawn: {reason}"
@@ -396,7 +382,7 @@ def _panel_group(ax, clusters, column, alternative, ylabel, letter) -> str:
                medianprops=dict(color="black", lw=1.0), whiskerprops=dict(lw=0.6), capprops=dict(lw=0.6),
                boxprops=dict(facecolor="white", lw=0.6))
     for x, values, colour in ((0, a, SENSITIVE_COLOUR), (1, b, OTHER_COLOUR)):
-        ax.scatter(x + rng.uniform(-0.18, 0.18, len(values)), values, s=1.5, color=colour, alpha=0.5,
+        ax.scatter(x + style.jitter(rng, len(values), 0.18), values, s=1.5, color=colour, alpha=0.5,
                    linewidths=0, zorder=3)
     ax.set_xticks([0, 1])
     ax.set_xticklabels([f"sensitive\nclusters\nn = {len(a)}", f"all other\nclustered lines\nn = {len(b)}"],
@@ -545,7 +531,7 @@ def enrichment_terms(enrichment: pd.DataFrame, n: int = N_TERMS) -> pd.DataFrame
         frame = frame[frame["status"] == "tested"]
     if frame.empty:
         return frame
-    frame["_sig"] = _bool(frame["significant"]) if "significant" in frame.columns else frame["fdr"] < FDR
+    frame["_sig"] = as_bool(frame["significant"]) if "significant" in frame.columns else frame["fdr"] < FDR
     ranked = frame.sort_values(["_sig", "p_value", "list", "term"], ascending=[False, True, True, True],
                                kind="mergesort")
     cap = max(2, math.ceil(n / ranked["list"].nunique()))
@@ -604,7 +590,7 @@ def _panel_enrichment(ax, enrichment) -> str:
     ax.set_ylim(-0.6, len(shown) - 0.4)
     n_sig = int(significant.sum())
     considered = enrichment[enrichment["list"].isin(ENRICHMENT_LISTS)]
-    total_sig = int((_bool(considered["significant"]) if "significant" in considered.columns
+    total_sig = int((as_bool(considered["significant"]) if "significant" in considered.columns
                      else considered["fdr"] < FDR).sum())
     if total_sig == 0:
         note = "none significant (FDR < 0.05): best by P"
@@ -622,53 +608,10 @@ def _panel_enrichment(ax, enrichment) -> str:
 # ------------------------------------------------------------------ fig3
 
 
-FIG3_CAPTION = """\
-Latent clusters, sensitive clusters and differential expression of {pair} (paper Fig. 3; Fig. 6d–n draws the
-same figure for NAMPT–daporinad). **a**, Latent embedding Z of the reported joint model for every clustered cell
-line (rows; not labelled individually), Ward hierarchical clustering of Z (Euclidean) cut by the dynamic tree
-cut; rows are ordered by cluster (clusters by median Benefit Score, highest at the top; cluster ids at the left,
-sensitive ones in red) and within a cluster by Benefit Score; columns are the latent dimensions; the diverging
-colour scale is centred at 0 and clipped at the 99th percentile of |Z|. Strips: cluster, sensitive-cluster
-membership, train/test/unlabelled split, observed {target} dependency probability, observed {drug} IC50 (CREAMMIST log scale;
-grey = not measured) and Benefit Score. **b**, Benefit Score, dependency and IC50 of each cluster's cell lines
-(jittered points) with the cluster median (black bar, ``cluster_summary.tsv``) and the median of all clustered
-lines (dashed); n per cluster above; * marks a one-sided Mann–Whitney test of the cluster against all other
-clustered lines (Benefit Score and dependency higher, IC50 lower) with Benjamini–Hochberg FDR < 0.05 over the
-clusters. Sensitive clusters (red) follow the workflow's stated rule (the paper chose three by eye): clusters
-ranked by median Benefit Score, the first ones (at most ``max_clusters``, default 3) whose median dependency is
-above and median IC50 below the medians of all clustered lines (optionally also requiring the three tests).
-**c–d**, dependency and IC50 of the pooled sensitive clusters against all other clustered lines (box: quartiles,
-whiskers 1.5 IQR); the one-sided Mann–Whitney P is computed for display only, since no workflow table holds the
-pooled test. **e**, limma differential expression (lineage as covariate) of the pooled sensitive clusters
-against all other clustered lines, and of high vs low Benefit Score (median split): log2 fold change against
-−log10 Benjamini–Hochberg adjusted P; dashed lines at |log2FC| = 1 and adjusted P = 0.05; significant genes up
-(red) and down (blue) and the 10 most significant of each labelled. A contrast that was not fitted says why.
-**f**, over-representation of the up/down DE genes of both contrasts and of the top/bottom TotalInfluence
-genes: the most significant terms (at most 10; significant ones first, then by P, a few per list), bar =
-−log10 FDR (solid: significant, i.e. FDR < 0.05 with enough list genes in the set; pale: not), dashed line at
-FDR = 0.05, list genes in the term / term size and the library at the bar end.
-"""
-
-
-@register(
-    "fig3", scope="pair",
-    tables=("clusters", "embedding", "cluster_summary", "sensitive_clusters", "de_sensitive_clusters",
-            "de_score_groups", "enrichment"),
-    panels={
-        "a": ("Fig. 3a (Fig. 6d for NAMPT–daporinad)",
-              "heatmap of the latent embedding Z with cluster, sensitive, split, dependency, IC50 and score strips"),
-        "b": ("Fig. 3b (Fig. 6 for NAMPT–daporinad)", "Benefit Score, dependency and IC50 per latent cluster"),
-        "c": ("Fig. 3c (Fig. 6 for NAMPT–daporinad)", "dependency of the sensitive clusters vs all other lines"),
-        "d": ("Fig. 3d (Fig. 6 for NAMPT–daporinad)", "IC50 of the sensitive clusters vs all other lines"),
-        "e": ("Fig. 3e (Fig. 6 volcano for NAMPT–daporinad)",
-              "volcanoes: sensitive clusters vs rest, high vs low Benefit Score"),
-        "f": ("Fig. 3f (Fig. 6n for NAMPT–daporinad)", "enrichment of the DE and influence gene lists"),
-    },
-    caption=FIG3_CAPTION,
-)
-def fig3(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_fig3(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``fig3`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     labels = _labels(subject.pair)
-    clusters = _table(tables, "clusters", ("sample", "cluster", "sensitive", "benefit_score", "observed_dependency",
+    clusters = table_or_none(tables, "clusters", ("sample", "cluster", "sensitive", "benefit_score", "observed_dependency",
                                            "observed_ic50"))
     if clusters is not None and clusters.empty:
         clusters = None
@@ -677,13 +620,13 @@ def fig3(tables: dict[str, pd.DataFrame], subject: FigureSubject):
         clusters["cluster"] = clusters["cluster"].astype(int)
         if "split" not in clusters.columns:
             clusters["split"] = "unknown"
-    embedding = _table(tables, "embedding", ("sample",))
-    summary = _table(tables, "cluster_summary", ("cluster",))
-    sensitive_table = _table(tables, "sensitive_clusters")
+    embedding = table_or_none(tables, "embedding", ("sample",))
+    summary = table_or_none(tables, "cluster_summary", ("cluster",))
+    sensitive_table = table_or_none(tables, "sensitive_clusters")
     de_columns = ("gene", "logFC", "adj.P.Val")
-    de_sensitive = _table(tables, "de_sensitive_clusters", de_columns)
-    de_score = _table(tables, "de_score_groups", de_columns)
-    enrichment = _table(tables, "enrichment", ("list", "term", "library", "p_value", "fdr"))
+    de_sensitive = table_or_none(tables, "de_sensitive_clusters", de_columns)
+    de_score = table_or_none(tables, "de_score_groups", de_columns)
+    enrichment = table_or_none(tables, "enrichment", ("list", "term", "library", "p_value", "fdr"))
 
     fig = style.new_figure(style.FULL_WIDTH, 9.7)
     fig.suptitle(f"{subject.title}: latent clusters, sensitive clusters and differential expression",
@@ -719,7 +662,7 @@ def fig3(tables: dict[str, pd.DataFrame], subject: FigureSubject):
 
     ax_e1, ax_e2 = bottom.subplots(1, 2)
     style.panel_label(ax_e1, "e")
-    no_sensitive = clusters is not None and not _bool(clusters["sensitive"]).any()
+    no_sensitive = clusters is not None and not as_bool(clusters["sensitive"]).any()
     reason_sensitive = ("not fitted: no cluster qualifies as sensitive" if no_sensitive
                         else "contrast not fitted (empty table)")
     status_1, job_1 = _panel_volcano(ax_e1, de_sensitive, "sensitive clusters vs all other lines", reason_sensitive)
@@ -754,28 +697,12 @@ def lineage_fractions(lineages: pd.DataFrame, sensitive: set[int]) -> pd.DataFra
                            kind="mergesort").reset_index(drop=True)
 
 
-SUPP_LINEAGE_CAPTION = """\
-Lineage composition of the latent clusters of {pair} (Supplementary; clusters of paper Fig. 3). **a**, fraction
-of each cluster's cell lines per lineage (``cluster_lineages.tsv``), clusters ordered by median Benefit Score
-(highest first, as in Fig. 3b); sensitive clusters outlined in black, ids in red; n cell lines per cluster on top.
-**b**, lineage fractions of the pooled sensitive clusters against all other clustered lines (sums of the
-per-cluster counts), lineages ordered by their share of the sensitive clusters; n per group in the legend. A
-sensitive group dominated by one lineage means the clusters, and the DE of Fig. 3e, partly reflect lineage
-(the DE uses lineage as a covariate).
-"""
-
-
-@register(
-    "supp_lineage", scope="pair", tables=("cluster_lineages", "cluster_summary"),
-    panels={"a": ("Supp. (lineage composition of clusters)", "lineage fractions per latent cluster"),
-            "b": ("Supp. (lineage composition of clusters)", "lineage fractions: sensitive clusters vs all other")},
-    caption=SUPP_LINEAGE_CAPTION,
-)
-def supp_lineage(tables: dict[str, pd.DataFrame], subject: FigureSubject):
-    lineages = _table(tables, "cluster_lineages", ("cluster", "lineage", "n", "fraction_of_cluster"))
+def draw_supp_lineage(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``supp_lineage`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
+    lineages = table_or_none(tables, "cluster_lineages", ("cluster", "lineage", "n", "fraction_of_cluster"))
     if lineages is not None and lineages.empty:
         lineages = None
-    summary = _table(tables, "cluster_summary", ("cluster",))
+    summary = table_or_none(tables, "cluster_summary", ("cluster",))
     fig = style.new_figure(style.FULL_WIDTH, 6.2)
     fig.suptitle(f"{subject.title}: lineage composition of the latent clusters", fontsize=style.FONT_SIZE + 1)
     top, bottom = fig.subfigures(2, 1, height_ratios=[3.3, 2.9], hspace=0.0)
@@ -792,7 +719,7 @@ def supp_lineage(tables: dict[str, pd.DataFrame], subject: FigureSubject):
     sizes = lineages.groupby("cluster")["n"].sum()
     sensitive = set()
     if summary is not None and "sensitive" in summary.columns:
-        sensitive = set(summary.loc[_bool(summary["sensitive"]), "cluster"].astype(int))
+        sensitive = set(summary.loc[as_bool(summary["sensitive"]), "cluster"].astype(int))
     pseudo = pd.DataFrame({"cluster": sizes.index, "benefit_score": 0.0})
     if summary is not None and "median_score" in summary.columns:
         order = cluster_order(pseudo, summary)

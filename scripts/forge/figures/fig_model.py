@@ -8,20 +8,21 @@ computed here with :func:`scipy.stats.mannwhitneyu` and named in the panel.
 
 from __future__ import annotations
 
-import textwrap
-
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from forge.figures import style
-from forge.figures.registry import FigureSubject, register
+from forge.figures.inputs import has_columns
+from forge.figures.registry import FigureSubject
 
 #: DepMap calls a cell line dependent on a gene when its CRISPR dependency probability is ≥ 0.5.
 DEPENDENCY_CUTOFF = 0.5
 #: Accuracy models drawn beside FORGE, in this order.
 BASELINES = ("ridge", "elastic_net", "lineage_mean")
 _JITTER_SEED = 7
+#: Characters per line of a panel's no-data note.
+NOTE_WIDTH = 30
 
 
 # ---------------------------------------------------------------------------
@@ -38,19 +39,10 @@ def output_label(output: str, short: bool = False) -> str:
     return output
 
 
-def _no_data(ax, reason: str, width: int = 30) -> None:
-    """style.no_data with the reason wrapped to the panel's width."""
-    style.no_data(ax, textwrap.fill(reason, width))
-
-
 def _label2(prefix: str, output: str) -> str:
     """Two-line axis label with units: 'observed EGFR dependency\nprobability'."""
     label = f"{prefix} {output_label(output)}"
     return label.replace(" (", "\n(").replace(" probability", "\nprobability")
-
-
-def _has(frame: pd.DataFrame | None, columns) -> bool:
-    return frame is not None and not frame.empty and all(c in frame.columns for c in columns)
 
 
 def pearson(x, y) -> tuple[float, int]:
@@ -68,7 +60,7 @@ def _fmt_r(r: float) -> str:
 
 
 def _comparison_row(comparison: pd.DataFrame, model: str, output: str, split: str) -> pd.Series | None:
-    if not _has(comparison, ("model", "output", "split", "pearson_mean")):
+    if not has_columns(comparison, "model", "output", "split", "pearson_mean"):
         return None
     rows = comparison[(comparison["model"] == model) & (comparison["output"] == output)
                       & (comparison["split"] == split)]
@@ -80,10 +72,6 @@ def _comparison_row(comparison: pd.DataFrame, model: str, output: str, split: st
 def _mean_sd(row: pd.Series) -> tuple[float, float]:
     sd = float(row["pearson_std"]) if "pearson_std" in row.index else float("nan")
     return float(row["pearson_mean"]), (sd if np.isfinite(sd) else 0.0)
-
-
-def _jitter(n: int, rng: np.random.Generator, width: float = 0.18) -> np.ndarray:
-    return rng.uniform(-width, width, n)
 
 
 def _box_strip(ax, groups: list[np.ndarray], colours: list[str], point_colours: list | None = None,
@@ -104,7 +92,7 @@ def _box_strip(ax, groups: list[np.ndarray], colours: list[str], point_colours: 
         if not len(values):
             continue
         colour = point_colours[i] if point_colours is not None else colours[i]
-        ax.scatter(i + _jitter(len(values), rng), values, s=3, c=colour, alpha=0.7, linewidths=0, zorder=3)
+        ax.scatter(i + style.jitter(rng, len(values), 0.18), values, s=3, c=colour, alpha=0.7, linewidths=0, zorder=3)
     ax.set_xticks(positions)
     ax.set_xlim(-0.6, len(groups) - 0.4)
 
@@ -115,7 +103,7 @@ def _bracket(ax, x1: float, x2: float, y: float, text: str, height: float) -> No
 
 
 def _test_p(tests: pd.DataFrame, grouping: str, higher: str, lower: str, output: str) -> float | None:
-    if not _has(tests, ("grouping", "higher_group", "lower_group", "output", "p_value")):
+    if not has_columns(tests, "grouping", "higher_group", "lower_group", "output", "p_value"):
         return None
     rows = tests[(tests["grouping"] == grouping) & (tests["higher_group"] == higher)
                  & (tests["lower_group"] == lower) & (tests["output"] == f"observed_{output}")]
@@ -125,21 +113,8 @@ def _test_p(tests: pd.DataFrame, grouping: str, higher: str, lower: str, output:
 # ---------------------------------------------------------------------------
 # Fig. 1d–e
 # ---------------------------------------------------------------------------
-@register(
-    "fig1", scope="pair", tables=("embedding",),
-    panels={"d": ("Fig. 1d", "target CRISPR dependency probability over the pair's cell lines, cutoff 0.5"),
-            "e": ("Fig. 1e", "drug IC50 by dependency group (dependent ≥ 0.5 vs not), one-sided Mann–Whitney")},
-    caption=(
-        "Labels of {pair}. **d** Distribution of the {target} CRISPR dependency probability over every cell "
-        "line of the pair's cohort that has one (labelled and unlabelled lines of ``embedding.tsv``); the "
-        "dashed line is DepMap's cutoff for calling a line dependent (probability ≥ 0.5). **e** The {drug} "
-        "IC50 (CREAMMIST log scale) of the lines that have both labels, dependent (≥ 0.5) vs not dependent; "
-        "boxes show median and quartiles, points the cell lines, n per group under the boxes. The P-value is "
-        "a one-sided Mann–Whitney U test (alternative: lower IC50 in dependent lines) computed in the figure "
-        "— the only test not read from a workflow table."
-    ),
-)
-def fig1(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_fig1(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``fig1`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     target = subject.pair.target
     dep_out, ic50_out = subject.pair.dependency_output, subject.pair.ic50_output
     embedding = tables.get("embedding", pd.DataFrame())
@@ -150,7 +125,7 @@ def fig1(tables: dict[str, pd.DataFrame], subject: FigureSubject):
 
     # d: dependency distribution
     style.panel_label(ax_d, "d")
-    if _has(embedding, ("observed_dependency",)) and embedding["observed_dependency"].notna().any():
+    if has_columns(embedding, "observed_dependency") and embedding["observed_dependency"].notna().any():
         values = embedding["observed_dependency"].dropna().to_numpy(dtype=float)
         n_dep = int((values >= DEPENDENCY_CUTOFF).sum())
         bins = np.linspace(0, 1, 41)
@@ -170,12 +145,12 @@ def fig1(tables: dict[str, pd.DataFrame], subject: FigureSubject):
         status["d"] = "drawn"
     else:
         reason = "not drawn: no dependency probabilities (embedding table empty or without observed_dependency)"
-        _no_data(ax_d, reason)
+        style.no_data(ax_d, reason, NOTE_WIDTH)
         status["d"] = reason
 
     # e: IC50 by dependency group
     style.panel_label(ax_e, "e")
-    if _has(embedding, ("observed_dependency", "observed_ic50")):
+    if has_columns(embedding, "observed_dependency", "observed_ic50"):
         both = embedding[["observed_dependency", "observed_ic50"]].dropna()
         dependent = both.loc[both["observed_dependency"] >= DEPENDENCY_CUTOFF, "observed_ic50"].to_numpy(float)
         other = both.loc[both["observed_dependency"] < DEPENDENCY_CUTOFF, "observed_ic50"].to_numpy(float)
@@ -195,13 +170,13 @@ def fig1(tables: dict[str, pd.DataFrame], subject: FigureSubject):
         ax_e.set_ylim(bottom - 0.05 * (top - bottom), top + 0.30 * (top - bottom))
         status["e"] = "drawn"
     else:
-        if not _has(embedding, ("observed_dependency", "observed_ic50")):
+        if not has_columns(embedding, "observed_dependency", "observed_ic50"):
             reason = "not drawn: no cell lines with both labels (embedding table empty)"
         elif not len(dependent):
             reason = f"not drawn: no cell line with {target} dependency ≥ {DEPENDENCY_CUTOFF:g} and an IC50"
         else:
             reason = f"not drawn: every cell line with an IC50 is {target}-dependent"
-        _no_data(ax_e, reason)
+        style.no_data(ax_e, reason, NOTE_WIDTH)
         status["e"] = reason
     return fig, status
 
@@ -209,50 +184,8 @@ def fig1(tables: dict[str, pd.DataFrame], subject: FigureSubject):
 # ---------------------------------------------------------------------------
 # Fig. 2b–p
 # ---------------------------------------------------------------------------
-FIG2_PANELS = {
-    "b": ("Fig. 2b", "train/test split sizes and unlabelled (scored only) cell lines"),
-    "c": ("Fig. 2c", "Benefit Score vs observed dependency and IC50 (test), joint vs individual models"),
-    "d": ("Fig. 2d", "latent embedding (PC1/PC2 of Z), train samples, coloured by observed dependency"),
-    "e": ("Fig. 2e", "latent embedding (PC1/PC2 of Z), test samples, coloured by observed dependency"),
-    "f": ("Fig. 2f", "latent embedding (PC1/PC2 of Z), train samples, coloured by observed IC50"),
-    "g": ("Fig. 2g", "latent embedding (PC1/PC2 of Z), test samples, coloured by observed IC50"),
-    "h": ("Fig. 2h", "predicted vs observed dependency, train, with baselines' train r"),
-    "i": ("Fig. 2i", "predicted vs observed dependency, test, with baselines' test r"),
-    "j": ("Fig. 2j", "predicted vs observed IC50, train, with baselines' train r"),
-    "k": ("Fig. 2k", "predicted vs observed IC50, test, with baselines' test r"),
-    "l": ("Fig. 2l", "observed dependency by Benefit Score quartile, adjacent-quartile one-sided Mann–Whitney"),
-    "m": ("Fig. 2m", "observed IC50 by Benefit Score quartile, adjacent-quartile one-sided Mann–Whitney"),
-    "n": ("Fig. 2n", "observed dependency by Benefit Score median group (high vs low), one-sided Mann–Whitney"),
-    "o": ("Fig. 2o", "observed IC50 by Benefit Score median group (high vs low), one-sided Mann–Whitney"),
-    "p": ("Fig. 2p", "multi-drug model test Pearson r per output vs joint model and baselines"),
-}
-
-
-@register(
-    "fig2", scope="pair",
-    tables=("split", "embedding", "predictions", "benefit_scores", "comparison", "score_group_tests"),
-    panels=FIG2_PANELS,
-    caption=(
-        "Model of {pair}. **b** Cell lines per split: train and test (both labels; ``split.tsv``) and "
-        "unlabelled lines (expression but a missing label; scored only). **c** Benefit Score (predicted "
-        "dependency − predicted IC50, a.u.) of the test lines against their observed dependency and IC50, "
-        "for the joint model and for the two individual models (dependency-only minus IC50-only "
-        "predictions); Pearson r of the plotted points. **d–g** The latent embedding Z of the joint model "
-        "(first two principal components), train and test lines coloured by observed dependency (d, e) and "
-        "IC50 (f, g); one colour scale per output. **h–k** Predicted vs observed outputs of the reported "
-        "joint model (replicate 0) for train and test lines, with the Pearson r of the plotted points; the "
-        "box lists the mean ± sd Pearson r over the training replicates of FORGE and the baselines (ridge, "
-        "elastic net, lineage mean) on the same split (``comparison.tsv``). Dashed line: identity. "
-        "**l–m** Observed outputs of the labelled lines (train grey, test orange) by Benefit Score "
-        "quartile (Q1 lowest; quartiles over all labelled lines); brackets give the workflow's one-sided "
-        "Mann–Whitney P of adjacent quartiles (``score_group_tests.tsv``; alternative: higher dependency, "
-        "lower IC50 in the higher quartile), n per group under the boxes. **n–o** The same for the median "
-        "split (high vs low score). These groups include the training lines, so their P-values are not "
-        "held-out evidence; panels i and k are. **p** Test Pearson r (mean ± sd over replicates) of the multi-drug model for each output, "
-        "beside the single-drug joint model and the baselines for the same output."
-    ),
-)
-def fig2(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_fig2(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``fig2`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     dep_out, ic50_out = subject.pair.dependency_output, subject.pair.ic50_output
     get = lambda key: tables.get(key, pd.DataFrame())  # noqa: E731
     fig = style.new_figure(style.FULL_WIDTH, 10.0)
@@ -274,12 +207,12 @@ def fig2(tables: dict[str, pd.DataFrame], subject: FigureSubject):
 
 def _fig2_split(ax, split: pd.DataFrame, embedding: pd.DataFrame) -> str:
     style.panel_label(ax, "b")
-    if not _has(split, ("split",)):
+    if not has_columns(split, "split"):
         reason = "not drawn: split table empty"
-        _no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return reason
     counts = {s: int((split["split"] == s).sum()) for s in ("train", "test")}
-    if _has(embedding, ("split",)):
+    if has_columns(embedding, "split"):
         counts["unlabelled"] = int((embedding["split"] == "unlabelled").sum())
     names = list(counts)
     bars = ax.bar(range(len(names)), [counts[s] for s in names], color=[style.SPLIT_COLOURS[s] for s in names],
@@ -302,7 +235,7 @@ def benefit_scores_from_predictions(predictions: pd.DataFrame, dep_out: str, ic5
     Returns ``{"joint": frame, "individual": frame}`` with columns score, observed_dependency,
     observed_ic50 (indexed by sample); a model missing from the table gives no entry.
     """
-    if not _has(predictions, ("sample", "split", "model", "output", "predicted", "observed")):
+    if not has_columns(predictions, "sample", "split", "model", "output", "predicted", "observed"):
         return {}
     rows = predictions[predictions["split"] == split]
 
@@ -330,8 +263,8 @@ def _fig2_scores(ax1, ax2, predictions: pd.DataFrame, dep_out: str, ic50_out: st
     if not scores:
         reason = ("not drawn: no predictions table" if predictions is None or predictions.empty
                   else "not drawn: predictions table lacks the joint and individual test predictions")
-        _no_data(ax1, reason)
-        _no_data(ax2, "")
+        style.no_data(ax1, reason, NOTE_WIDTH)
+        style.no_data(ax2, "", NOTE_WIDTH)
         return reason
     colours = {"joint": style.MODEL_COLOURS["forge_joint"], "individual": style.MODEL_COLOURS["forge_dependency_only"]}
     labels = {"joint": "joint", "individual": "individual"}
@@ -368,18 +301,18 @@ def _fig2_embedding(subfig, axes, embedding: pd.DataFrame, dep_out: str, ic50_ou
               ("train", "observed_ic50", ic50_out), ("test", "observed_ic50", ic50_out)]
     for ax, letter in zip(axes, letters):
         style.panel_label(ax, letter)
-    if not _has(embedding, ("PC1", "PC2", "split")):
+    if not has_columns(embedding, "PC1", "PC2", "split"):
         reason = ("not drawn: embedding table empty" if embedding is None or embedding.empty
                   else "not drawn: embedding table has no PC1/PC2 columns")
         for ax in axes:
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
         return {letter: reason for letter in letters}
     status = {}
     labelled = embedding[embedding["split"].isin(["train", "test"])]
     if labelled.empty:
         reason = "not drawn: no train or test samples in the embedding"
         for ax in axes:
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
         return {letter: reason for letter in letters}
     pad = lambda lo, hi: (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))  # noqa: E731
     xlim = pad(labelled["PC1"].min(), labelled["PC1"].max())
@@ -388,13 +321,13 @@ def _fig2_embedding(subfig, axes, embedding: pd.DataFrame, dep_out: str, ic50_ou
     for ax, letter, (split, column, output) in zip(axes, letters, panels):
         if column not in embedding.columns:
             reason = f"not drawn: embedding table has no {column}"
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
             status[letter] = reason
             continue
         rows = labelled[(labelled["split"] == split) & labelled[column].notna()].sort_values(column)
         if rows.empty:
             reason = f"not drawn: no {split} samples with {column}"
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
             status[letter] = reason
             continue
         vmin, vmax = float(labelled[column].min()), float(labelled[column].max())
@@ -433,16 +366,16 @@ def _fig2_accuracy(axes, benefit_scores: pd.DataFrame, comparison: pd.DataFrame,
     for ax, letter, (split, output) in zip(axes, letters, panels):
         style.panel_label(ax, letter)
         columns = ("split", f"predicted_{output}", f"observed_{output}")
-        if not _has(benefit_scores, columns):
+        if not has_columns(benefit_scores, *columns):
             reason = ("not drawn: benefit_scores table empty" if benefit_scores is None or benefit_scores.empty
                       else f"not drawn: benefit_scores has no predicted/observed {output}")
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
             status[letter] = reason
             continue
         rows = benefit_scores[benefit_scores["split"] == split].dropna(subset=list(columns[1:]))
         if rows.empty:
             reason = f"not drawn: no {split} samples"
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
             status[letter] = reason
             continue
         observed, predicted = rows[f"observed_{output}"], rows[f"predicted_{output}"]
@@ -475,10 +408,10 @@ def _fig2_groups(axes, benefit_scores: pd.DataFrame, tests: pd.DataFrame, dep_ou
     for ax, letter, (grouping, groups, output) in zip(axes, letters, panels):
         style.panel_label(ax, letter)
         column = f"observed_{output}"
-        if not _has(benefit_scores, (grouping, column)):
+        if not has_columns(benefit_scores, grouping, column):
             reason = ("not drawn: benefit_scores table empty" if benefit_scores is None or benefit_scores.empty
                       else f"not drawn: benefit_scores has no {grouping} or {column}")
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
             status[letter] = reason
             continue
         rows = benefit_scores.dropna(subset=[column])
@@ -487,7 +420,7 @@ def _fig2_groups(axes, benefit_scores: pd.DataFrame, tests: pd.DataFrame, dep_ou
         values = [rows.loc[rows[grouping] == g, column].to_numpy(float) for g in groups]
         if not any(len(v) for v in values):
             reason = f"not drawn: no labelled samples with {grouping} groups"
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
             status[letter] = reason
             continue
         point_colours = None
@@ -522,14 +455,14 @@ def _fig2_groups(axes, benefit_scores: pd.DataFrame, tests: pd.DataFrame, dep_ou
 
 def _fig2_multi_drug(ax, comparison: pd.DataFrame, dep_out: str, ic50_out: str) -> str:
     style.panel_label(ax, "p")
-    if not _has(comparison, ("model", "output", "split", "pearson_mean")):
+    if not has_columns(comparison, "model", "output", "split", "pearson_mean"):
         reason = "not drawn: comparison table empty"
-        _no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return reason
     multi = comparison[(comparison["model"] == "forge_multi_drug") & (comparison["split"] == "test")]
     if multi.empty:
         reason = "not drawn: no multi-drug model for this pair"
-        _no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return reason
     outputs = list(dict.fromkeys(multi["output"]))
     outputs.sort(key=lambda o: (o != dep_out, o != ic50_out))
@@ -560,20 +493,8 @@ def _fig2_multi_drug(ax, comparison: pd.DataFrame, dep_out: str, ic50_out: str) 
 # ---------------------------------------------------------------------------
 # Supplementary: k tuning curve
 # ---------------------------------------------------------------------------
-@register(
-    "supp_tuning", scope="pair", tables=("tuning_curve", "comparison"),
-    panels={"a": ("Supp. tuning curve a", "train and test Pearson r vs k, dependency output"),
-            "b": ("Supp. tuning curve b", "train and test Pearson r vs k, IC50 output")},
-    caption=(
-        "Choice of the latent dimension k for {pair}. Pearson r between observed and predicted outputs of "
-        "joint models fitted on the training lines for each k, on the training lines and on the held-out test "
-        "lines; lines and bands are the mean ± sd over initialisation seeds (``tuning_curve.tsv``). The "
-        "workflow chooses k by cross-validation within the training lines; the test curve is shown only for "
-        "information. Horizontal lines: test r of the ridge, elastic net and lineage-mean baselines (mean "
-        "over replicates, ``comparison.tsv``). **a** dependency, **b** IC50."
-    ),
-)
-def supp_tuning(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_supp_tuning(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``supp_tuning`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     dep_out, ic50_out = subject.pair.dependency_output, subject.pair.ic50_output
     curve = tables.get("tuning_curve", pd.DataFrame())
     comparison = tables.get("comparison", pd.DataFrame())
@@ -584,15 +505,15 @@ def supp_tuning(tables: dict[str, pd.DataFrame], subject: FigureSubject):
     line_styles = {"ridge": "--", "elastic_net": ":", "lineage_mean": "-."}
     for ax, letter, output in zip(axes, ("a", "b"), (dep_out, ic50_out)):
         style.panel_label(ax, letter)
-        if not _has(curve, ("n_components", "seed", "split", "output", "pearson")):
+        if not has_columns(curve, "n_components", "seed", "split", "output", "pearson"):
             reason = "not drawn: tuning curve table empty (step skipped)"
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
             status[letter] = reason
             continue
         rows = curve[curve["output"] == output]
         if rows.empty:
             reason = f"not drawn: no tuning curve rows for {output}"
-            _no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
             status[letter] = reason
             continue
         n_seeds = rows["seed"].nunique()

@@ -7,8 +7,6 @@ replicates. Tests (the paired concordance t-test) are read from the tables.
 
 from __future__ import annotations
 
-import textwrap
-
 import matplotlib.colors as mcolors
 import numpy as np
 import pandas as pd
@@ -16,7 +14,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from forge.figures import style
-from forge.figures.registry import FigureSubject, register
+from forge.figures.inputs import has_columns, table_or_empty
+from forge.figures.registry import FigureSubject
 
 #: Genes labelled by name in each group of the top/bottom 20 (the others are only marked).
 N_LABELLED = 5
@@ -25,6 +24,8 @@ MIN_LINEAGE_SAMPLES = 5
 #: Baselines drawn beside FORGE in accuracy panels, in this order, with their markers.
 BASELINES = (("ridge", "D"), ("elastic_net", "s"), ("lineage_mean", "^"), ("training_mean", "v"))
 JITTER_SEED = 20251125
+#: Characters per line of a panel's no-data note.
+NOTE_WIDTH = 40
 
 
 # --------------------------------------------------------------------------------------------------
@@ -72,16 +73,6 @@ def spread(values, min_gap: float) -> np.ndarray:
     return out
 
 
-def wrap(text: str, width: int = 48) -> str:
-    """Text broken into lines of at most ``width`` characters (titles and no-data notes stay in their panel)."""
-    return "\n".join(textwrap.fill(line, width) if line else line for line in str(text).split("\n"))
-
-
-def no_data(ax, reason: str, width: int = 40) -> None:
-    """style.no_data with the reason wrapped to the panel's width."""
-    style.no_data(ax, wrap(reason, width))
-
-
 def pair_order(subject: FigureSubject, present) -> list[str]:
     """Pairs in the order of the pairs table (controls last), restricted to ``present``."""
     present = [str(p) for p in dict.fromkeys(present)]
@@ -97,22 +88,13 @@ def pair_label(subject: FigureSubject, pair: str, one_line: bool = False) -> str
     return subject.title_of(pair) + ((" (control)" if one_line else "\n(control)") if control else "")
 
 
-def _table(tables: dict, key: str) -> pd.DataFrame:
-    frame = tables.get(key)
-    return frame if isinstance(frame, pd.DataFrame) else pd.DataFrame()
-
-
-def _has(frame: pd.DataFrame, *columns: str) -> bool:
-    return not frame.empty and all(c in frame.columns for c in columns)
-
-
 # --------------------------------------------------------------------------------------------------
 # Fig. 4a-b
 # --------------------------------------------------------------------------------------------------
 def _effects(gene_effects: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, int | None]:
     """Joint and individual (DependencyEffect, IC50Effect) per gene, at the first replicate."""
     empty = pd.DataFrame(columns=["gene", "DependencyEffect", "IC50Effect"])
-    if not _has(gene_effects, "gene", "model", "replicate"):
+    if not has_columns(gene_effects, "gene", "model", "replicate"):
         return empty, empty, None
     replicate = int(gene_effects["replicate"].min())
     rep = gene_effects[gene_effects["replicate"] == replicate]
@@ -139,12 +121,12 @@ def _effect_panel(ax, effects: pd.DataFrame, top_genes: pd.DataFrame, title: str
                rasterized=len(effects) > 5000)
     r = float(np.corrcoef(x, y)[0, 1]) if len(effects) > 2 else float("nan")
     text = f"Pearson r = {r:.2f} (replicate {replicate}, n = {len(effects)} genes)"
-    if _has(concordance, r_column) and concordance[r_column].notna().any():
+    if has_columns(concordance, r_column) and concordance[r_column].notna().any():
         values = concordance[r_column].dropna()
         text += f"\nmean r over {len(values)} replicates = {values.mean():.2f}"
     placement = {"top": ("upper left", style.GROUP_COLOURS["high"]),
                  "bottom": ("lower right", style.GROUP_COLOURS["low"])}
-    if _has(top_genes, "gene", "group"):
+    if has_columns(top_genes, "gene", "group"):
         indexed = effects.set_index("gene")
         for group, (corner, colour) in placement.items():
             chosen = top_genes[top_genes["group"] == group]
@@ -166,31 +148,14 @@ def _effect_panel(ax, effects: pd.DataFrame, top_genes: pd.DataFrame, title: str
     ax.text(0.5, 1.01, text, transform=ax.transAxes, ha="center", va="bottom", fontsize=style.FONT_SIZE - 1)
 
 
-@register(
-    "fig4", scope="pair", tables=("gene_effects", "top_genes", "effect_concordance"),
-    panels={"a": ("Fig. 4a", "DependencyEffect vs IC50Effect per gene, joint model, top/bottom 20 genes"),
-            "b": ("Fig. 4b", "DependencyEffect vs IC50Effect per gene, individual models, same genes marked")},
-    caption=(
-        "Gene effects of {pair}. Each point is a model gene: its effect on the dependency output "
-        "(DependencyEffect = W h_D, L2-normalised head) against its effect on drug sensitivity (IC50Effect = "
-        "−W h_I: positive = the gene's expression predicts a lower IC50, i.e. sensitising). **a** FORGE joint "
-        "model (both outputs share one embedding); **b** the two individual models (dependency-only and "
-        "IC50-only; the IC50Effect is minus the IC50 head's effect), joined by gene. Both panels show "
-        "replicate 0 (the reported model); the Pearson r printed is the r of the plotted points and equals "
-        "the replicate-0 row of ``effect_concordance.tsv``; the mean r over all replicates is given below it. "
-        "Red/blue: the 20 genes with the highest/lowest TotalInfluence (DependencyEffect + IC50Effect of the "
-        "joint model, mean over replicates; ``top_genes.tsv``), marked at their position in each panel; "
-        "the 5 most extreme of each group are named. A joint model aligning the two effects (higher r than "
-        "the individual models) is the paper's Fig. 4 claim; the test across pairs is Fig. 4c."
-    ),
-)
-def fig4(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_fig4(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``fig4`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     fig = style.new_figure(style.FULL_WIDTH, 3.5)
     ax_a, ax_b = fig.subplots(1, 2)
     target, drug = subject.pair.target, subject.pair.drug.lower()
-    gene_effects = _table(tables, "gene_effects")
-    top_genes = _table(tables, "top_genes")
-    concordance = _table(tables, "effect_concordance")
+    gene_effects = table_or_empty(tables, "gene_effects")
+    top_genes = table_or_empty(tables, "top_genes")
+    concordance = table_or_empty(tables, "effect_concordance")
     joint, individual, replicate = _effects(gene_effects)
     status = {}
     for letter, ax, effects, title, column, missing in (
@@ -201,7 +166,7 @@ def fig4(tables: dict[str, pd.DataFrame], subject: FigureSubject):
     ):
         style.panel_label(ax, letter)
         if len(effects) < 3:
-            no_data(ax, missing)
+            style.no_data(ax, missing, NOTE_WIDTH)
             status[letter] = f"not drawn: {missing}"
             continue
         _effect_panel(ax, effects, top_genes, title, column, concordance, replicate, target, drug)
@@ -225,27 +190,16 @@ def fig4(tables: dict[str, pd.DataFrame], subject: FigureSubject):
 # --------------------------------------------------------------------------------------------------
 # Fig. 4c
 # --------------------------------------------------------------------------------------------------
-@register(
-    "fig4c", scope="pairs", tables=("all_concordance", "concordance_test", "pairs", "effect_concordance@pairs"),
-    panels={"c": ("Fig. 4c", "effect concordance r per pair, joint vs individual, paired one-sided t-test")},
-    caption=(
-        "Joint vs individual gene-effect concordance across pairs. For each pair, the Pearson r between "
-        "DependencyEffect and IC50Effect across genes (mean over replicates, error bars ± 1 SD over "
-        "replicates from ``effect_concordance.tsv`` of each pair) for the individual models (left) and the "
-        "FORGE joint model (right); a line joins the two values of a pair. The test is the workflow's "
-        "paired one-sided t-test over pairs (joint > individual; ``effect_concordance_test.tsv``); negative "
-        "control pairs (open symbols, dashed lines) are shown but kept out of the test."
-    ),
-)
-def fig4c(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_fig4c(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``fig4c`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     fig = style.new_figure(style.HALF_WIDTH, 3.2)
     ax = fig.subplots()
     style.panel_label(ax, "c")
     controls = subject.controls
-    tested = _table(tables, "all_concordance")
-    per_rep = _table(tables, "effect_concordance@pairs")
+    tested = table_or_empty(tables, "all_concordance")
+    per_rep = table_or_empty(tables, "effect_concordance@pairs")
     rows = {}
-    if _has(per_rep, "pair", "joint_r", "individual_r"):
+    if has_columns(per_rep, "pair", "joint_r", "individual_r"):
         for pair, part in per_rep.groupby("pair", sort=False):
             part = part[["joint_r", "individual_r"]].dropna()
             if len(part):
@@ -253,7 +207,7 @@ def fig4c(tables: dict[str, pd.DataFrame], subject: FigureSubject):
                                        joint_sd=part["joint_r"].std(ddof=1) if len(part) > 1 else 0.0,
                                        individual_sd=part["individual_r"].std(ddof=1) if len(part) > 1 else 0.0,
                                        n=len(part))
-    if _has(tested, "pair", "joint_r", "individual_r"):
+    if has_columns(tested, "pair", "joint_r", "individual_r"):
         for _, row in tested.iterrows():  # the values the test used take precedence
             entry = rows.setdefault(str(row["pair"]), dict(joint_sd=0.0, individual_sd=0.0, n=np.nan))
             entry.update(joint=float(row["joint_r"]), individual=float(row["individual_r"]))
@@ -261,10 +215,10 @@ def fig4c(tables: dict[str, pd.DataFrame], subject: FigureSubject):
             and np.isfinite(v.get("individual", np.nan))}
     if not rows:
         reason = "no joint-vs-individual concordance (no pair has both individual models)"
-        no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return fig, {"c": f"not drawn: {reason}"}
     order = pair_order(subject, rows)
-    in_test = set(tested["pair"].astype(str)) if _has(tested, "pair") else set()
+    in_test = set(tested["pair"].astype(str)) if has_columns(tested, "pair") else set()
     colours = {"individual": style.MODEL_COLOURS["forge_dependency_only"], "joint": style.MODEL_COLOURS["forge_joint"]}
     label_y = []
     offsets = (np.arange(len(order)) - (len(order) - 1) / 2) * min(0.05, 0.3 / max(len(order), 1))
@@ -291,8 +245,8 @@ def fig4c(tables: dict[str, pd.DataFrame], subject: FigureSubject):
     ax.set_xlim(-0.35, 2.3)
     ax.spines["bottom"].set_bounds(-0.35, 1.35)
     ax.set_ylabel("Pearson r, DependencyEffect vs IC50Effect\n(across genes)")
-    test = _table(tables, "concordance_test")
-    if _has(test, "p_value_one_sided"):
+    test = table_or_empty(tables, "concordance_test")
+    if has_columns(test, "p_value_one_sided"):
         t_row = test.iloc[0]
         t_col = "t_statistic" if "t_statistic" in test.columns else ("t" if "t" in test.columns else None)
         t_value = float(t_row[t_col]) if t_col else float("nan")
@@ -315,9 +269,9 @@ def fig4c(tables: dict[str, pd.DataFrame], subject: FigureSubject):
 # --------------------------------------------------------------------------------------------------
 def _lineage_heatmap(ax, fig, scores: pd.DataFrame, order: list[str], subject: FigureSubject) -> str:
     controls = subject.controls
-    if not _has(scores, "pair", "benefit_score", "lineage"):
+    if not has_columns(scores, "pair", "benefit_score", "lineage"):
         reason = "no Benefit Scores with lineages (benefit_scores.tsv of the pairs)"
-        no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return f"not drawn: {reason}"
     labelled = scores[scores["split"].astype(str) != "unlabelled"] if "split" in scores else scores
     labelled = labelled.dropna(subset=["benefit_score", "lineage"])
@@ -329,7 +283,7 @@ def _lineage_heatmap(ax, fig, scores: pd.DataFrame, order: list[str], subject: F
     columns = [p for p in order if p in median.columns]
     if median.empty or not columns:
         reason = f"no lineage has ≥ {MIN_LINEAGE_SAMPLES} labelled samples in any pair"
-        no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return f"not drawn: {reason}"
     median = median[columns]
     # lineages ordered by their mean median over the non-control pairs (controls do not drive the order)
@@ -370,10 +324,10 @@ def _lineage_heatmap(ax, fig, scores: pd.DataFrame, order: list[str], subject: F
 
 def _accuracy_panel(axes, metrics: pd.DataFrame, order: list[str], subject: FigureSubject) -> str:
     controls = subject.controls
-    if not _has(metrics, "pair", "model", "output", "split", "pearson"):
+    if not has_columns(metrics, "pair", "model", "output", "split", "pearson"):
         reason = "no test metrics (metrics.tsv across pairs)"
         for ax in axes:
-            no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
         return f"not drawn: {reason}"
     test = metrics[metrics["split"] == "test"]
     rng = np.random.default_rng(JITTER_SEED)
@@ -398,7 +352,7 @@ def _accuracy_panel(axes, metrics: pd.DataFrame, order: list[str], subject: Figu
                                  medianprops=dict(color="black", lw=0.8), whiskerprops=dict(lw=0.6),
                                  capprops=dict(lw=0.6), boxprops=dict(lw=0.6))
                 box["boxes"][0].set_facecolor(mcolors.to_rgba(style.MODEL_COLOURS["forge_joint"], 0.25))
-                ax.scatter(i - 0.17 + rng.uniform(-0.08, 0.08, len(joint)), joint, s=5, zorder=3,
+                ax.scatter(i - 0.17 + style.jitter(rng, len(joint), 0.08), joint, s=5, zorder=3,
                            color=style.MODEL_COLOURS["forge_joint"], linewidths=0)
             for k, (model, marker) in enumerate(BASELINES):
                 value = rows.loc[rows["model"] == model, "pearson"].dropna()
@@ -422,7 +376,7 @@ def _accuracy_panel(axes, metrics: pd.DataFrame, order: list[str], subject: Figu
         reason = "no test Pearson r of FORGE or the baselines"
         for ax in axes:
             ax.cla()
-            no_data(ax, reason)
+            style.no_data(ax, reason, NOTE_WIDTH)
         return f"not drawn: {reason}"
     n_rep = test[test["model"] == "forge_joint"].groupby(["pair", "output"]).size()
     handles = [Patch(facecolor=mcolors.to_rgba(style.MODEL_COLOURS["forge_joint"], 0.25),
@@ -436,11 +390,11 @@ def _accuracy_panel(axes, metrics: pd.DataFrame, order: list[str], subject: Figu
 
 def _umap_panels(subfig, umap: pd.DataFrame, order: list[str], subject: FigureSubject) -> str:
     controls = subject.controls
-    if not _has(umap, "pair", "umap_1", "umap_2", "benefit_score"):
+    if not has_columns(umap, "pair", "umap_1", "umap_2", "benefit_score"):
         ax = subfig.subplots()
         style.panel_label(ax, "b")
         reason = "no UMAP of the embeddings (embedding_umap.tsv not available)"
-        no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return f"not drawn: {reason}"
     pairs = [p for p in order if p in set(umap["pair"].astype(str))]
     n_cols = min(len(pairs), 5)
@@ -473,36 +427,17 @@ def _umap_panels(subfig, umap: pd.DataFrame, order: list[str], subject: FigureSu
     return "drawn"
 
 
-@register(
-    "fig6", scope="pairs", tables=("benefit_scores@pairs", "umap", "all_metrics", "pairs"),
-    panels={"a": ("Fig. 6a", "median Benefit Score per lineage and pair"),
-            "b": ("Fig. 6b", "UMAP of each pair's embedding coloured by Benefit Score"),
-            "c": ("Fig. 6c", "test Pearson r per pair over replicates, FORGE joint and baselines")},
-    caption=(
-        "FORGE across drug–target pairs. **a** Median Benefit Score (D̂ − Î, a.u.; high = dependent on the "
-        "target and sensitive to the drug) of the labelled cell lines (train and test) of each lineage, per "
-        "pair; cells with fewer than 5 labelled lines of that lineage are blank, lineages with none are left "
-        "out; the number in brackets is the largest lineage size over the pairs. Scores are on each pair's "
-        "own scale (IC50s of different drugs differ in range). **b** UMAP (seeded, from the workflow's "
-        "``embedding_umap.tsv``) of each pair's latent embedding Z of all cell lines, coloured by the "
-        "pair's Benefit Score (colour limits: 98th percentile of |score| per pair). **c** Pearson r of "
-        "predicted vs observed on the held-out test lines: the FORGE joint model per replicate (box and "
-        "points) for the dependency (top) and the drug IC50 (bottom) output, with the baselines fitted on "
-        "the same split beside it (ridge, elastic net, lineage mean; one fit each; the training mean "
-        "predicts a constant and has no r). The negative-control pair (grey labels) should show no "
-        "structure and no accuracy."
-    ),
-)
-def fig6(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_fig6(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``fig6`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     fig = style.new_figure(style.FULL_WIDTH, 7.0)
     top, bottom = fig.subfigures(2, 1, height_ratios=[1.45, 1.0])
     left, right = top.subfigures(1, 2, width_ratios=[1.0, 1.15])
-    scores = _table(tables, "benefit_scores@pairs")
-    umap = _table(tables, "umap")
-    metrics = _table(tables, "all_metrics")
+    scores = table_or_empty(tables, "benefit_scores@pairs")
+    umap = table_or_empty(tables, "umap")
+    metrics = table_or_empty(tables, "all_metrics")
     present = [p.name for p in subject.pairs]
     for frame in (scores, umap, metrics):
-        if _has(frame, "pair"):
+        if has_columns(frame, "pair"):
             present += list(frame["pair"].astype(str))
     order = pair_order(subject, present)
     status = {}

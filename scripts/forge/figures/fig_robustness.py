@@ -1,4 +1,4 @@
-"""Supplementary figures of the validation's robustness (FORGE_METHOD §5; paper Supp. Fig. 7c–d).
+"""Supplementary figures of the validation's robustness (docs/METHOD.md §5; paper Supp. Fig. 7c–d).
 
 * ``supp_robustness``: for the cohort's main claims, every replicate's P under every validated k ×
   transfer recipe × score (``robustness.tsv``), the replicate-mean score's P, 0.05 and the paper's P.
@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from forge.figures import style
-from forge.figures.fig_pairs import JITTER_SEED, no_data, wrap
-from forge.figures.fig_validation import SCORE_LABELS, _has, _table
-from forge.figures.registry import FigureSubject, register
+from forge.figures.fig_pairs import JITTER_SEED, NOTE_WIDTH
+from forge.figures.fig_validation import SCORE_LABELS, primary_recipe_table
+from forge.figures.inputs import has_columns
+from forge.figures.registry import FigureSubject
 
 SCORE_COLOURS = {"forge": "#c0392b", "forge_balanced": "#8e44ad", "ridge": "#7f8c8d"}
 RECIPE_LABELS = {("training", "raw"): "training z, raw w", ("cohort", "standardised"): "cohort z, std. w (paper)",
@@ -68,7 +69,7 @@ def _setting_label(row: pd.Series) -> str:
 def _p_panel(ax, rows: pd.DataFrame, title: str, xlabel: str, paper: float | None) -> str:
     rows = rows[rows["status"].astype(str) == "computed"].copy()
     if rows.empty:
-        no_data(ax, "no computed test for this claim (robustness.tsv)")
+        style.no_data(ax, "no computed test for this claim (robustness.tsv)", NOTE_WIDTH)
         return "not drawn: no computed test for this claim"
     rows["setting"] = rows.apply(_setting_label, axis=1)
     rows["k_sort"] = pd.to_numeric(rows["k"], errors="coerce").fillna(1e9)
@@ -80,7 +81,7 @@ def _p_panel(ax, rows: pd.DataFrame, title: str, xlabel: str, paper: float | Non
         colour = SCORE_COLOURS.get(str(part["score"].iloc[0]), "black")
         replicates = part[part["model"].isin(["replicate", "ridge"])]
         p = np.clip(replicates["p_value"].astype(float).to_numpy(), P_FLOOR, 1)
-        ax.scatter(p, y + rng.uniform(-0.18, 0.18, len(p)), s=8, color=colour, alpha=0.75, linewidths=0)
+        ax.scatter(p, y + style.jitter(rng, len(p), 0.18), s=8, color=colour, alpha=0.75, linewidths=0)
         mean = part[part["model"] == "replicate_mean"]
         if len(mean):
             ax.scatter(np.clip(mean["p_value"].astype(float), P_FLOOR, 1), [y], marker="D", s=16, facecolor="white",
@@ -99,13 +100,13 @@ def _p_panel(ax, rows: pd.DataFrame, title: str, xlabel: str, paper: float | Non
     ax.set_ylim(-0.6, len(order) - 0.1)
     ax.invert_yaxis()
     ax.set_xlabel(f"{xlabel} (log scale; dashed: 0.05)")
-    ax.set_title(wrap(f"{title}\ndots: replicates (seed 42 + b); ◇: replicate-mean score; right: share P < 0.05", 60),
+    ax.set_title(style.wrap(f"{title}\ndots: replicates (seed 42 + b); ◇: replicate-mean score; right: share P < 0.05", 60),
                  fontsize=style.FONT_SIZE - 1.5, loc="left")
     return "drawn"
 
 
 def _paper_p(summary: pd.DataFrame, cohort: str, pair: str, match: dict) -> float | None:
-    if not _has(summary, "paper_p", "cohort", "pair"):
+    if not has_columns(summary, "paper_p", "cohort", "pair"):
         return None
     rows = _select(summary[(summary["cohort"].astype(str) == cohort) & (summary["pair"].astype(str) == pair)],
                    {k: v for k, v in match.items() if k in summary.columns})
@@ -113,41 +114,23 @@ def _paper_p(summary: pd.DataFrame, cohort: str, pair: str, match: dict) -> floa
     return float(values.iloc[0]) if len(values) else None
 
 
-@register(
-    "supp_robustness", scope="validation", cohorts=("tahoe", "pdx"),
-    tables=("validation_robustness", "robustness_summary"),
-    panels={"a": ("Supp. robustness a", "P of the cohort's main claim over every k × replicate × recipe × score"),
-            "b": ("Supp. robustness b", "P of the second claim over every setting"),
-            "c": ("Supp. robustness c", "P of the third claim over every setting")},
-    caption=(
-        "How robust the validation of {pair} on the {cohort_models} is.{cohort_note} Each row is a setting: the score (FORGE Benefit Score, the "
-        "balanced score, the ridge baseline's), the model's latent dimension k and the transfer recipe (training "
-        "or within-cohort z-scoring of the genes, raw or standardised gene weights; the paper's is within-cohort "
-        "z and standardised weights). Dots: the P of each replicate model (seeds 42 + b; the ridge baseline has one); "
-        "open diamond: the P of the replicate-mean score; dashed line 0.05; orange line: the P the preprint reports "
-        "for this claim (k = 30), where it gives one; right: the share of replicates with P < 0.05 and their "
-        "number. PDX: one-sided Mann–Whitney U of %TV change and BestAvgResponse (high < low score, median split) "
-        "and the χ² test of mRECIST class by score group; Tahoe: one-sided Mann–Whitney U of response strength "
-        "(high > low) and of the score (cancer > normal lines). These are robustness checks, not additional "
-        "claims (``robustness.tsv``, ``robustness_summary.tsv``)."
-    ),
-)
-def supp_robustness(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_supp_robustness(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``supp_robustness`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     cohort, pair = subject.cohort, subject.pair.name
     rows = tables.get("validation_robustness", pd.DataFrame())
     summary = tables.get("robustness_summary", pd.DataFrame())
     fig = style.new_figure(style.FULL_WIDTH, 7.8)
     axes = dict(zip("abc", fig.subplots(3, 1)))
-    if not _has(rows, "score", "p_value", "model", "test", "grouping"):
+    if not has_columns(rows, "score", "p_value", "model", "test", "grouping"):
         for ax in axes.values():
-            no_data(ax, "no robustness rows (robustness.tsv empty)")
+            style.no_data(ax, "no robustness rows (robustness.tsv empty)", NOTE_WIDTH)
         return fig, {k: "not drawn: robustness.tsv empty" for k in axes}
     status = {}
     panels = claims(cohort, rows)
     for letter, ax in axes.items():
         index = "abc".index(letter)
         if index >= len(panels):
-            no_data(ax, "no further claim for this cohort")
+            style.no_data(ax, "no further claim for this cohort", NOTE_WIDTH)
             status[letter] = "not drawn: no further claim for this cohort"
             continue
         title, match, xlabel = panels[index]
@@ -167,7 +150,7 @@ def _missing_vs_present(ax, weights: pd.DataFrame, tests: pd.DataFrame, k: int) 
     for x, (label, values, colour) in enumerate(groups):
         if len(values):
             ax.boxplot([values], positions=[x], widths=0.5, showfliers=False, medianprops={"color": "black"})
-            ax.scatter(x + rng.uniform(-0.15, 0.15, len(values)), values, s=6, color=colour, alpha=0.7, linewidths=0)
+            ax.scatter(x + style.jitter(rng, len(values), 0.15), values, s=6, color=colour, alpha=0.7, linewidths=0)
     ax.set_xticks([0, 1], [f"{label} in cohort\n(n = {len(values)} genes)" for label, values, _ in groups])
     ax.set_ylabel(f"|Benefit-Score weight| of the gene (k = {k}, replicate 0)")
     test = tests[(tests["test"].astype(str) == "mann_whitney_one_sided") & (tests["k_a"].astype(float) == k)]
@@ -177,7 +160,7 @@ def _missing_vs_present(ax, weights: pd.DataFrame, tests: pd.DataFrame, k: int) 
         note = f"test not computed: {test['reason'].iloc[0]}"
     else:
         note = "test not in weight_tests.tsv"
-    ax.set_title(wrap(f"weights of the model genes the cohort lacks vs has\n{note}", 48),
+    ax.set_title(style.wrap(f"weights of the model genes the cohort lacks vs has\n{note}", 48),
                  fontsize=style.FONT_SIZE - 1.5, loc="left")
     return "drawn"
 
@@ -186,7 +169,7 @@ def _k_vs_k(ax, weights: pd.DataFrame, tests: pd.DataFrame) -> str:
     ks = sorted(weights["k"].astype(int).unique())
     if len(ks) < 2:
         reason = f"one validated k ({ks[0] if ks else 'none'}); set validation.k to compare two"
-        no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return f"not drawn: {reason}"
     a, b = ks[0], ks[-1]
     left = weights[weights["k"].astype(int) == a].set_index("gene")
@@ -203,32 +186,20 @@ def _k_vs_k(ax, weights: pd.DataFrame, tests: pd.DataFrame) -> str:
                  & (tests["k_a"].astype(float) == a) & (tests["k_b"].astype(float) == b)]
     note = (f"Pearson r = {float(test['statistic'].iloc[0]):.2f}, {style.format_p(float(test['p_value'].iloc[0]))} "
             f"(n = {len(left)} genes; paper, k 30 vs 40: r = 0.74)" if len(test) else "Pearson r not in weight_tests.tsv")
-    ax.set_title(wrap(f"gene weights of two validated k\n{note}", 52), fontsize=style.FONT_SIZE - 1.5, loc="left")
+    ax.set_title(style.wrap(f"gene weights of two validated k\n{note}", 52), fontsize=style.FONT_SIZE - 1.5, loc="left")
     ax.legend(fontsize=style.FONT_SIZE - 2, loc="upper left")
     return "drawn"
 
 
-@register(
-    "supp_weights", scope="validation", cohorts=("tahoe", "pdx"),
-    tables=("gene_weights", "weight_tests"),
-    panels={"c": ("Supp. Fig. 7c", "|weight| of model genes missing from the cohort vs present, one-sided MWU"),
-            "d": ("Supp. Fig. 7d", "gene weights of two validated k, Pearson r")},
-    caption=(
-        "Gene weights behind the validation of {pair} on the {cohort_models}. **c** Absolute Benefit-Score weight W(h_D − h_I) of the "
-        "reported model's genes (replicate 0 of the reported k) that the cohort lacks against those it has, with "
-        "the one-sided Mann–Whitney U that the missing genes carry larger weights (``weight_tests.tsv``). **d** The "
-        "weights of the smallest and largest validated k against each other (replicate 0 of each; red: genes the "
-        "cohort lacks) with their Pearson r (the preprint reports r = 0.74 between its k = 30 and k = 40 models)."
-    ),
-)
-def supp_weights(tables: dict[str, pd.DataFrame], subject: FigureSubject):
-    weights = _table(tables, "gene_weights")
-    tests = _table(tables, "weight_tests")
+def draw_supp_weights(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``supp_weights`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
+    weights = primary_recipe_table(tables, "gene_weights")
+    tests = primary_recipe_table(tables, "weight_tests")
     fig = style.new_figure(style.FULL_WIDTH, 3.2)
     axes = dict(zip("cd", fig.subplots(1, 2, width_ratios=[0.8, 1.2])))
-    if not _has(weights, "gene", "k", "weight_rep00", "present_in_cohort"):
+    if not has_columns(weights, "gene", "k", "weight_rep00", "present_in_cohort"):
         for ax in axes.values():
-            no_data(ax, "no gene weights (gene_weights.tsv empty)")
+            style.no_data(ax, "no gene weights (gene_weights.tsv empty)", NOTE_WIDTH)
         return fig, {k: "not drawn: gene_weights.tsv empty" for k in axes}
     for letter, ax in axes.items():
         style.panel_label(ax, letter)

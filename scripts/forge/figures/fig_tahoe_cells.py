@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from forge.figures import style
-from forge.figures.registry import FigureSubject, register
+from forge.figures.registry import FigureSubject
 
 #: Colour of the control cells; the doses take a sequential map from light (lowest) to dark.
 CONTROL_COLOUR = "#7f8c8d"
@@ -51,22 +51,8 @@ def _square_limits(ax, x: np.ndarray, y: np.ndarray) -> None:
     ax.set_ylim((y.min() + y.max()) / 2 - half, (y.min() + y.max()) / 2 + half)
 
 
-@register(
-    "fig5b_tahoe_cells", scope="validation", cohorts=("tahoe",), tables=("tahoe_single_cells",),
-    panels={"b": ("Fig. 5b", "UMAP of the single cells of the best-responding Tahoe lines, control and each dose")},
-    caption=(
-        "Tahoe-100M single cells of the lines with the strongest response for {pair} ({cohort_drug}). The lines are those "
-        "with the largest mean response strength over doses (``response_strength.tsv``); their cells (DMSO "
-        "control and each {cohort_drug} dose, one dose per plate, the pseudo-bulk's cell filter, at most "
-        "``tahoe.single_cells.max_cells_per_group`` per plate, line and treatment) were embedded "
-        "with scanpy (normalize_total, log1p, highly variable genes, PCA, kNN graph, UMAP; seeded), by "
-        "default one UMAP per line (``tahoe.single_cells.embedding``; joint: one UMAP of all the lines, the "
-        "other lines' cells in light grey). One facet per line, ordered by response strength; colour: "
-        "treatment (grey DMSO, light to dark: increasing dose). Titles give the line and its cell count. "
-        "Coordinates and labels: ``single_cells.tsv``; the AnnData: ``single_cells.h5ad``."
-    ),
-)
-def fig5b_tahoe_cells(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_fig5b_tahoe_cells(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``fig5b_tahoe_cells`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     cells = tables.get("tahoe_single_cells")
     cells = cells if isinstance(cells, pd.DataFrame) else pd.DataFrame()
     if cells.empty or any(c not in cells.columns for c in REQUIRED):

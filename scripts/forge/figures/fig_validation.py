@@ -16,8 +16,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from forge.figures import style
-from forge.figures.fig_pairs import JITTER_SEED, no_data, stacked_labels, wrap
-from forge.figures.registry import FigureSubject, register
+from forge.figures.fig_pairs import JITTER_SEED, NOTE_WIDTH, stacked_labels
+from forge.figures.inputs import as_bool, has_columns
+from forge.figures.registry import FigureSubject
 
 #: The Benefit Scores the validation stage tests: the paper's, the balanced variant, the ridge baseline.
 SCORE_LABELS = {"forge": "FORGE", "forge_balanced": "balanced", "ridge": "ridge"}
@@ -29,7 +30,7 @@ N_VOLCANO_LABELS = 3
 # --------------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------------
-def _table(tables: dict, key: str) -> pd.DataFrame:
+def primary_recipe_table(tables: dict, key: str) -> pd.DataFrame:
     """A table of the figure, restricted to the reported model's rows under the primary recipe.
 
     The validation stage writes scores and tests for every transfer recipe (``validation.recipes``,
@@ -61,14 +62,6 @@ def interval_text(column: str) -> str:
         return parse_interval_label(label)[2]
     except ValueError:
         return label
-
-
-def _has(frame: pd.DataFrame, *columns: str) -> bool:
-    return not frame.empty and all(c in frame.columns for c in columns)
-
-
-def _as_bool(values: pd.Series) -> pd.Series:
-    return values.astype(str).str.strip().str.lower().isin(("true", "1", "yes"))
 
 
 def not_scored(tests: pd.DataFrame) -> str | None:
@@ -108,7 +101,7 @@ def p_text(row: pd.Series | None, prefix: str = "") -> str:
 
 def bh_text(summary: pd.DataFrame, cohort: str, pair: str, row: pd.Series | None) -> str:
     """', BH-adj. P = …' for the summary row matching ``row`` (empty when not found)."""
-    if row is None or not _has(summary, "cohort", "pair", "score", "test", "p_adjusted_bh"):
+    if row is None or not has_columns(summary, "cohort", "pair", "score", "test", "p_adjusted_bh"):
         return ""
     keep = (summary["cohort"].astype(str) == cohort) & (summary["pair"].astype(str) == pair)
     for column in ("score", "test", "grouping", "variable"):
@@ -119,10 +112,6 @@ def bh_text(summary: pd.DataFrame, cohort: str, pair: str, row: pd.Series | None
     if not len(rows) or not np.isfinite(float(rows["p_adjusted_bh"].iloc[0])):
         return ""
     return ", BH-adj. " + style.format_p(float(rows["p_adjusted_bh"].iloc[0]))
-
-
-def _jitter(rng, n: int, width: float = 0.09) -> np.ndarray:
-    return rng.uniform(-width, width, n)
 
 
 def _box(ax, values, position: float, colour: str, width: float = 0.3) -> None:
@@ -146,7 +135,7 @@ def _headroom(ax, fraction: float = 0.3) -> None:
 def _all_no_data(axes: dict, reason: str) -> dict[str, str]:
     for letter, ax in axes.items():
         style.panel_label(ax, letter)
-        no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
     return {letter: f"not drawn: {reason}" for letter in axes}
 
 
@@ -155,16 +144,16 @@ def _all_no_data(axes: dict, reason: str) -> dict[str, str]:
 # --------------------------------------------------------------------------------------------------
 def _tahoe_scores(ax, scores: pd.DataFrame, tests: pd.DataFrame, summary: pd.DataFrame, cohort: str,
                   pair: str) -> str:
-    if not _has(scores, "forge", "is_normal"):
+    if not has_columns(scores, "forge", "is_normal"):
         reason = "no Tahoe scores (scores.tsv empty)"
-        no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return f"not drawn: {reason}"
-    normal = _as_bool(scores["is_normal"])
+    normal = as_bool(scores["is_normal"])
     values = scores["forge"].astype(float)
     cancer, normals = values[~normal].dropna(), values[normal].dropna()
     rng = np.random.default_rng(JITTER_SEED)
     _box(ax, cancer, 0, style.GROUP_COLOURS["high"], width=0.45)
-    ax.scatter(_jitter(rng, len(cancer), 0.12), cancer, s=9, color=style.GROUP_COLOURS["high"], linewidths=0.3,
+    ax.scatter(style.jitter(rng, len(cancer), 0.12), cancer, s=9, color=style.GROUP_COLOURS["high"], linewidths=0.3,
                edgecolors="white", zorder=3)
     if len(normals):
         ax.scatter(np.ones(len(normals)), normals, s=26, marker="D", color=style.NORMAL_COLOUR, edgecolors="black",
@@ -186,20 +175,20 @@ def _tahoe_scores(ax, scores: pd.DataFrame, tests: pd.DataFrame, summary: pd.Dat
     others = [p_text(test_row(tests, s, grouping="cancer_vs_normal"), f"{SCORE_LABELS[s]} ")
               for s in ("forge_balanced", "ridge")]
     lines += others
-    ax.set_title(wrap("\n".join(lines), 44), fontsize=style.FONT_SIZE - 1.5, loc="left")
+    ax.set_title(style.wrap("\n".join(lines), 44), fontsize=style.FONT_SIZE - 1.5, loc="left")
     return "drawn"
 
 
 def _volcano(ax, de: pd.DataFrame) -> str:
-    if not _has(de, "log2FoldChange", "pvalue"):
+    if not has_columns(de, "log2FoldChange", "pvalue"):
         reason = "no DESeq2 result (de.tsv empty: too few lines per score group, or the step was skipped)"
-        no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return f"not drawn: {reason}"
     de = de.dropna(subset=["log2FoldChange", "pvalue"]).copy()
     de["y"] = -np.log10(de["pvalue"].clip(lower=1e-300))
     direction = de["direction"].astype(str) if "direction" in de else pd.Series("none", index=de.index)
     if "direction" not in de and "significant" in de:
-        significant = _as_bool(de["significant"])
+        significant = as_bool(de["significant"])
         direction = np.where(significant & (de["log2FoldChange"] > 0), "up",
                              np.where(significant, "down", "none"))
         direction = pd.Series(direction, index=de.index)
@@ -254,16 +243,16 @@ def _dose_row(tests: pd.DataFrame, score: str, dose: float) -> pd.Series | None:
 
 def _response_strength(ax, strength: pd.DataFrame, tests: pd.DataFrame, summary: pd.DataFrame, cohort: str,
                        pair: str, cohort_drug: str) -> str:
-    if not _has(strength, "dose", "response_strength", "forge_group"):
+    if not has_columns(strength, "dose", "response_strength", "forge_group"):
         reason = "no response strength (response_strength.tsv empty)"
-        no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return f"not drawn: {reason}"
     strength = strength.dropna(subset=["dose", "response_strength"])
     doses = sorted(strength["dose"].astype(float).unique())
     unit = str(strength["unit"].dropna().iloc[0]) if "unit" in strength and strength["unit"].notna().any() else ""
     unit = {"uM": "µM", "um": "µM", "nM": "nM"}.get(unit, unit)
     rng = np.random.default_rng(JITTER_SEED)
-    normal = _as_bool(strength["is_normal"]) if "is_normal" in strength else pd.Series(False, index=strength.index)
+    normal = as_bool(strength["is_normal"]) if "is_normal" in strength else pd.Series(False, index=strength.index)
     n_lines = {}
     for i, dose in enumerate(doses):
         at_dose = strength[strength["dose"].astype(float) == dose]
@@ -273,7 +262,7 @@ def _response_strength(ax, strength: pd.DataFrame, tests: pd.DataFrame, summary:
             n_lines[group] = max(n_lines.get(group, 0), n_group)
             _box(ax, part["response_strength"], i + dx, style.GROUP_COLOURS[group], width=0.32)
             is_normal = normal.reindex(part.index).to_numpy()
-            ax.scatter(i + dx + _jitter(rng, int((~is_normal).sum()), 0.07), part.loc[~is_normal, "response_strength"],
+            ax.scatter(i + dx + style.jitter(rng, int((~is_normal).sum()), 0.07), part.loc[~is_normal, "response_strength"],
                        s=6, color=style.GROUP_COLOURS[group], linewidths=0, zorder=3)
             if is_normal.any():
                 ax.scatter(np.full(int(is_normal.sum()), i + dx), part.loc[is_normal, "response_strength"], s=18,
@@ -306,43 +295,23 @@ def _response_strength(ax, strength: pd.DataFrame, tests: pd.DataFrame, summary:
     return "drawn"
 
 
-@register(
-    "fig5_tahoe", scope="validation", cohorts=("tahoe",),
-    tables=("validation_scores", "validation_tests", "tahoe_strength", "tahoe_de", "validation_summary"),
-    panels={"a": ("Fig. 5a", "Tahoe Benefit Score of cancer lines vs the normal line"),
-            "c": ("Fig. 5c", "Tahoe DESeq2 volcano, high vs low Benefit Score"),
-            "d": ("Fig. 5d", "Tahoe response strength by dose and score group")},
-    caption=(
-        "Tahoe-100M validation of {pair} on the {cohort_models} treated with {cohort_drug}.{cohort_note} **a** Benefit Score (the pair's joint model applied to each line's "
-        "DMSO pseudo-bulk profile) of the cancer lines (box and points) and the normal line(s) (green "
-        "diamond, named); the test is the workflow's one-sided Mann–Whitney U (cancer > normal) for the "
-        "paper's score, with the balanced score and the ridge baseline's P below (``tests.tsv``; BH: "
-        "Benjamini–Hochberg over all validation tests, ``summary.tsv``). With one normal line the smallest "
-        "attainable P is 1/(n+1). **c** DESeq2 (poscounts size factors) of the DMSO pseudo-bulk of the lines "
-        "with the most extreme response strength, high vs low Benefit Score; red/blue: the workflow's "
-        "significant genes (default adj. P < 0.05 and |log2FC| > 1) up/down in the high-score group; the "
-        "three most significant of each direction are named. **d** Response strength (Euclidean norm of the "
-        "treated minus DMSO normalised expression) per line and dose, split at the median Benefit Score; "
-        "above each dose the one-sided Mann–Whitney P (high > low) of the paper's score, of the balanced "
-        "score and of the ridge baseline (each split at its own median)."
-    ),
-)
-def fig5_tahoe(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_fig5_tahoe(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``fig5_tahoe`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     cohort, pair = subject.cohort, subject.pair.name
     fig = style.new_figure(style.FULL_WIDTH, 3.2)
     axes = dict(zip("acd", fig.subplots(1, 3, width_ratios=[0.8, 1.1, 1.2])))
-    tests = _table(tables, "validation_tests")
+    tests = primary_recipe_table(tables, "validation_tests")
     reason = not_scored(tests)
     if reason:
         status = _all_no_data(axes, reason)
     else:
-        summary = _table(tables, "validation_summary")
+        summary = primary_recipe_table(tables, "validation_summary")
         for letter, ax in axes.items():
             style.panel_label(ax, letter)
         status = {
-            "a": _tahoe_scores(axes["a"], _table(tables, "validation_scores"), tests, summary, cohort, pair),
-            "c": _volcano(axes["c"], _table(tables, "tahoe_de")),
-            "d": _response_strength(axes["d"], _table(tables, "tahoe_strength"), tests, summary, cohort, pair,
+            "a": _tahoe_scores(axes["a"], primary_recipe_table(tables, "validation_scores"), tests, summary, cohort, pair),
+            "c": _volcano(axes["c"], primary_recipe_table(tables, "tahoe_de")),
+            "d": _response_strength(axes["d"], primary_recipe_table(tables, "tahoe_strength"), tests, summary, cohort, pair,
                                     subject.cohort_drug),
         }
     fig.suptitle(f"Tahoe-100M: {subject.title}", fontsize=style.FONT_SIZE + 1)
@@ -368,16 +337,16 @@ def _bins(scores: pd.DataFrame) -> list[tuple[str, float, float]]:
 
 def _tv_change(ax, scores: pd.DataFrame, tests: pd.DataFrame, summary: pd.DataFrame, cohort: str, pair: str) -> str:
     window = window_column(scores)
-    if window is None or not _has(scores, "forge_group", window):
+    if window is None or not has_columns(scores, "forge_group", window):
         reason = "no PDX scores with %TV change (scores.tsv empty)"
-        no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return f"not drawn: {reason}"
     rng = np.random.default_rng(JITTER_SEED)
     ticks = []
     for i, group in enumerate(("high", "low")):
         values = scores.loc[scores["forge_group"].astype(str) == group, window].astype(float).dropna()
         _box(ax, values, i, style.GROUP_COLOURS[group], width=0.5)
-        ax.scatter(i + _jitter(rng, len(values), 0.13), values, s=9, color=style.GROUP_COLOURS[group],
+        ax.scatter(i + style.jitter(rng, len(values), 0.13), values, s=9, color=style.GROUP_COLOURS[group],
                    linewidths=0.3, edgecolors="white", zorder=3)
         ticks.append(f"{group} score\n(n = {len(values)})")
     ax.axhline(0, color="#bfc9ca", lw=0.5, zorder=0)
@@ -393,15 +362,15 @@ def _tv_change(ax, scores: pd.DataFrame, tests: pd.DataFrame, summary: pd.DataFr
                               test="mann_whitney_one_sided"), f"{SCORE_LABELS[s]} ")
               for s in ("forge_balanced", "ridge")]
     lines.append("; ".join(others))
-    ax.set_title(wrap("\n".join(lines), 44), fontsize=style.FONT_SIZE - 1.5, loc="left")
+    ax.set_title(style.wrap("\n".join(lines), 44), fontsize=style.FONT_SIZE - 1.5, loc="left")
     return "drawn"
 
 
 def _tv_bins(ax, scores: pd.DataFrame, tests: pd.DataFrame) -> str:
-    bins = _bins(scores) if _has(scores, "forge_group") else []
+    bins = _bins(scores) if has_columns(scores, "forge_group") else []
     if not bins:
         reason = "no 5-day %TV bins in scores.tsv"
-        no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return f"not drawn: {reason}"
     centres = np.array([(start + end) / 2 for _, start, end in bins])
     drawn = False
@@ -424,7 +393,7 @@ def _tv_bins(ax, scores: pd.DataFrame, tests: pd.DataFrame) -> str:
     if not drawn:
         reason = "no %TV values in the 5-day bins"
         ax.cla()
-        no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return f"not drawn: {reason}"
     ax.axhline(0, color="#bfc9ca", lw=0.5, zorder=0)
     _headroom(ax, 0.3)
@@ -448,15 +417,15 @@ def _tv_bins(ax, scores: pd.DataFrame, tests: pd.DataFrame) -> str:
 
 
 def _mrecist(ax, mrecist: pd.DataFrame, tests: pd.DataFrame, summary: pd.DataFrame, cohort: str, pair: str) -> str:
-    if not _has(mrecist, "score", "group", "mRECIST", "n"):
+    if not has_columns(mrecist, "score", "group", "mRECIST", "n"):
         reason = "no mRECIST counts (mrecist.tsv empty)"
-        no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return f"not drawn: {reason}"
     counts = mrecist[mrecist["score"].astype(str) == "forge"].pivot_table(index="group", columns="mRECIST",
                                                                            values="n", aggfunc="sum", fill_value=0)
     if counts.empty:
         reason = "no mRECIST counts for the FORGE score"
-        no_data(ax, reason)
+        style.no_data(ax, reason, NOTE_WIDTH)
         return f"not drawn: {reason}"
     groups = [g for g in ("high", "low") if g in counts.index] + [g for g in counts.index if g not in ("high", "low")]
     classes = [c for c in MRECIST_ORDER if c in counts.columns] + [c for c in counts.columns if c not in MRECIST_ORDER]
@@ -490,48 +459,28 @@ def _mrecist(ax, mrecist: pd.DataFrame, tests: pd.DataFrame, summary: pd.DataFra
     else:
         lines.append(p_text(chi, "χ²: "))
     lines.append(p_text(fisher, "Fisher (Monte Carlo) "))
-    ax.set_title(wrap("\n".join(lines), 44), fontsize=style.FONT_SIZE - 1.5, loc="left")
+    ax.set_title(style.wrap("\n".join(lines), 44), fontsize=style.FONT_SIZE - 1.5, loc="left")
     return "drawn"
 
 
-@register(
-    "fig5_pdx", scope="validation", cohorts=("pdx",),
-    tables=("validation_scores", "validation_tests", "pdx_mrecist", "validation_summary"),
-    panels={"f": ("Fig. 5f", "PDX %TV change over days (10, 15] by Benefit Score group"),
-            "g": ("Fig. 5f (time course)", "PDX %TV change in 5-day bins by score group, median ± IQR"),
-            "h": ("Fig. 5 (mRECIST)", "PDX mRECIST classes by score group, χ² and Cramér's V")},
-    caption=(
-        "PDX validation of {pair} on the {cohort_models} treated with {cohort_drug} that have RNA-seq.{cohort_note} "
-        "Models are split at the median Benefit Score of the pair's joint model. **f** Tumour-volume change "
-        "(%TV) averaged per model over the response window (default days (10, 15], the paper's right-closed "
-        "5-day bin; the axis label gives the window), with the workflow's one-sided Mann–Whitney U (lower %TV in "
-        "the high-score group; ``tests.tsv``) for the paper's score, and the P of the balanced score and of "
-        "the ridge baseline (each split at its own median) below; BH: Benjamini–Hochberg over all validation "
-        "tests (``summary.tsv``). Scores and tests are the primary transfer recipe's (``validation.recipes``; "
-        "the others and every replicate are in ``robustness_summary.tsv``). **g** %TV change in 5-day bins (median ± interquartile range per group; "
-        "points offset for legibility); above each bin the one-sided P and the number of high/low models "
-        "with a value in that bin (n/c: not computed, fewer than 3 per group). **h** mRECIST classes "
-        "(from best response and best average response) per score group, with the χ² test of "
-        "independence, its Cramér's V and the Monte Carlo Fisher exact P."
-    ),
-)
-def fig5_pdx(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_fig5_pdx(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``fig5_pdx`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     cohort, pair = subject.cohort, subject.pair.name
     fig = style.new_figure(style.FULL_WIDTH, 3.2)
     axes = dict(zip("fgh", fig.subplots(1, 3, width_ratios=[0.85, 1.3, 0.95])))
-    tests = _table(tables, "validation_tests")
+    tests = primary_recipe_table(tables, "validation_tests")
     reason = not_scored(tests)
     if reason:
         status = _all_no_data(axes, reason)
     else:
-        summary = _table(tables, "validation_summary")
-        scores = _table(tables, "validation_scores")
+        summary = primary_recipe_table(tables, "validation_summary")
+        scores = primary_recipe_table(tables, "validation_scores")
         for letter, ax in axes.items():
             style.panel_label(ax, letter)
         status = {
             "f": _tv_change(axes["f"], scores, tests, summary, cohort, pair),
             "g": _tv_bins(axes["g"], scores, tests),
-            "h": _mrecist(axes["h"], _table(tables, "pdx_mrecist"), tests, summary, cohort, pair),
+            "h": _mrecist(axes["h"], primary_recipe_table(tables, "pdx_mrecist"), tests, summary, cohort, pair),
         }
     fig.suptitle(f"PDX (Gao 2015): {subject.title}", fontsize=style.FONT_SIZE + 1)
     return fig, status
@@ -558,7 +507,7 @@ def _grid(ax, fig, grid: pd.DataFrame, column: str, label: str, cmap: str, trans
         dark = computed and np.isfinite(value) and image.norm(value) < 0.45
         ax.text(j, i, text, ha="center", va="center", fontsize=style.FONT_SIZE - 2,
                 color="white" if dark else "black")
-        if _as_bool(pd.Series([row.get("is_default", False)])).iloc[0]:
+        if as_bool(pd.Series([row.get("is_default", False)])).iloc[0]:
             ax.add_patch(Rectangle((j - 0.48, i - 0.48), 0.96, 0.96, fill=False, edgecolor="black", lw=1.4))
     settings = set(zip(grid["fragments"].astype(float), grid["read_length"].astype(float)))
     for i in range(len(fragments)):
@@ -577,26 +526,13 @@ def _grid(ax, fig, grid: pd.DataFrame, column: str, label: str, cmap: str, trans
     bar.ax.tick_params(labelsize=style.FONT_SIZE - 2)
 
 
-@register(
-    "supp_pdx", scope="validation", cohorts=("pdx",), tables=("pdx_sensitivity", "validation_tests"),
-    panels={"a": ("Supp. Fig. 7a", "PDX score rank agreement with the default pseudo-counts over N × read length"),
-            "b": ("Supp. Fig. 7a", "PDX day 10–15 one-sided P over N × read length")},
-    caption=(
-        "Sensitivity of the PDX validation of {pair} to the FPKM → pseudo-count conversion "
-        "(counts = FPKM · (L − ℓ + 1) · N / 1e9 with L the gene length, then voom and scoring; ℓ = 200 "
-        "reproduces the published L − 199). Each cell is one setting of mapped fragments N and read length "
-        "ℓ; the framed cell is the default. **a** Spearman correlation "
-        "of the models' Benefit Scores with those of the default setting. **b** One-sided Mann–Whitney P "
-        "(lower %TV change at days 10–15 in the high-score group, median split; colour −log10 P) with the "
-        "medians of the high and low group below it. Grey cells: setting not in the grid."
-    ),
-)
-def supp_pdx(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+def draw_supp_pdx(tables: dict[str, pd.DataFrame], subject: FigureSubject):
+    """Draw figure ``supp_pdx`` (its tables, panels and caption: :mod:`forge.figures.specs`)."""
     fig = style.new_figure(style.FULL_WIDTH, 2.6)
     axes = dict(zip("ab", fig.subplots(1, 2)))
-    reason = not_scored(_table(tables, "validation_tests"))
-    grid = _table(tables, "pdx_sensitivity")
-    if reason is None and not _has(grid, "fragments", "read_length", "spearman_vs_default", "p_value"):
+    reason = not_scored(primary_recipe_table(tables, "validation_tests"))
+    grid = primary_recipe_table(tables, "pdx_sensitivity")
+    if reason is None and not has_columns(grid, "fragments", "read_length", "spearman_vs_default", "p_value"):
         reason = "no pseudo-count grid (sensitivity.tsv empty)"
     if reason:
         status = _all_no_data(axes, reason)
@@ -608,7 +544,7 @@ def supp_pdx(tables: dict[str, pd.DataFrame], subject: FigureSubject):
         low = float(np.nanmin(spearman)) if spearman.notna().any() else 0.0
         p_values = grid["p_value"].astype(float)
         top = float(np.nanmax(-np.log10(p_values.clip(lower=1e-300)))) if p_values.notna().any() else 0.0
-        default = grid[_as_bool(grid["is_default"])] if "is_default" in grid else grid.iloc[:0]
+        default = grid[as_bool(grid["is_default"])] if "is_default" in grid else grid.iloc[:0]
         framed = (f"; framed: default ({float(default['fragments'].iloc[0]) / 1e6:g} M, "
                   f"{float(default['read_length'].iloc[0]):g} bp)" if len(default) else "")
         _grid(axes["a"], fig, grid, "spearman_vs_default", "Spearman ρ vs default", style.SEQUENTIAL,

@@ -1,16 +1,10 @@
 """Which figures exist, which tables each reads, and which paper panels it draws.
 
-A figure is a function ``draw(tables, subject) -> (Figure, panels)`` registered with :func:`register`:
-
-* ``tables``: a dict of the DataFrames named in the figure's ``tables`` (keys of :data:`TABLES`),
-  read from the files the workflow wrote. Keys ending in ``@pairs`` are the per-pair table of every
-  pair, concatenated, with a ``pair`` column first.
-* ``subject``: what the figure is drawn for (:class:`FigureSubject`): the ``name`` wildcard (the pair,
-  ``all_pairs``, or ``<cohort>__<pair>``), the pair's record (target, drug, control flag; never
-  recovered from the name), the validation cohort and its drug, and every selected pair.
-* ``panels``: for every panel letter of the spec, ``"drawn"`` or the reason it could not be drawn.
-
-Captions are templates filled from the subject by :func:`caption_text`.
+The figures themselves, with their tables, panels and captions, are declared in
+:mod:`forge.figures.specs` (metadata only: importing this module imports neither matplotlib nor pandas,
+so that parsing the workflow stays light). This module adds the table files (:data:`TABLES`), what one
+figure job draws (:class:`FigureSubject`), its caption (:func:`caption_text`) and its rows of the
+figure index.
 
 The figure rules write ``results/<run>/figures/<figure>/<name>.{png,pdf}`` and one index row per panel;
 ``results/<run>/figures/index.tsv`` maps paper figure and panel → file → the tables it was drawn from.
@@ -19,14 +13,20 @@ The figure rules write ``results/<run>/figures/<figure>/<name>.{png,pdf}`` and o
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from forge.figures.specs import FIGURES, SCOPES, FigureSpec
 
-from forge.io import read_tsv_or_empty
-from forge.modelling.pairs import Pair
+if TYPE_CHECKING:  # pandas is imported by the functions that read tables, not at parse time
+    import pandas as pd
+
+    from forge.modelling.pairs import Pair
+
+__all__ = ["FIGURES", "SCOPES", "TABLES", "COHORT_TITLES", "FigureSpec", "FigureSubject", "caption_text",
+           "figure_names", "figure_subject", "index_rows", "load_all", "paper_figure", "read_tables",
+           "rst_escaped", "table_paths", "validation_cohorts"]
 
 #: Table key → path pattern ({pair}, {cohort}); every table is a TSV the workflow wrote.
 TABLES: dict[str, str] = {
@@ -74,58 +74,17 @@ TABLES: dict[str, str] = {
     "robustness_summary": "validation/robustness_summary.tsv",
 }
 
-#: Figure scopes and the ``name`` wildcard they take.
-SCOPES = ("pair", "pairs", "validation")
+
+def check_specs(specs: dict[str, FigureSpec]) -> None:
+    """Refuse a figure that reads a table :data:`TABLES` does not know (a typo would otherwise surface
+    only as a missing input when the figure is drawn)."""
+    for spec in specs.values():
+        unknown = [t for t in spec.tables if t.removesuffix("@pairs") not in TABLES]
+        if unknown:
+            raise ValueError(f"figure {spec.name}: unknown tables {unknown}")
 
 
-@dataclass
-class FigureSpec:
-    """One registered figure.
-
-    Attributes
-    ----------
-    name : str
-        File stem of the figure folder (``fig2``, ``supp_tuning`` ...).
-    scope : str
-        ``pair``, ``pairs`` or ``validation``.
-    tables : tuple of str
-        Keys of :data:`TABLES` (optionally with ``@pairs``).
-    panels : dict
-        Panel letter → (paper figure and panel, what it shows), e.g. ``{"b": ("Fig. 2b", "split sizes")}``.
-    caption : str
-        Report caption (reStructuredText), a template of :func:`caption_text`: ``{pair}``,
-        ``{target}``, ``{drug}``, ``{cohort_drug}``, ``{cohort_models}``, ``{cohort_note}``.
-    draw : callable
-    cohorts : tuple of str
-        Validation figures only: the cohorts they are drawn for.
-    """
-
-    name: str
-    scope: str
-    tables: tuple[str, ...]
-    panels: dict[str, tuple[str, str]]
-    caption: str
-    draw: Callable = field(repr=False)
-    cohorts: tuple[str, ...] = ()
-
-
-FIGURES: dict[str, FigureSpec] = {}
-
-
-def register(name: str, scope: str, tables: tuple[str, ...], panels: dict[str, tuple[str, str]], caption: str,
-             cohorts: tuple[str, ...] = ()):
-    """Decorator: add a drawing function to :data:`FIGURES`."""
-    if scope not in SCOPES:
-        raise ValueError(f"figure {name}: unknown scope {scope!r}")
-    unknown = [t for t in tables if t.removesuffix("@pairs") not in TABLES]
-    if unknown:
-        raise ValueError(f"figure {name}: unknown tables {unknown}")
-
-    def decorate(draw: Callable) -> Callable:
-        FIGURES[name] = FigureSpec(name, scope, tuple(tables), dict(panels), caption, draw, tuple(cohorts))
-        return draw
-
-    return decorate
+check_specs(FIGURES)
 
 
 #: Validation cohorts as captions and titles name them.
@@ -249,6 +208,8 @@ def table_paths(spec: FigureSpec, name: str, pairs: list[str], root: str = "resu
 
 def read_tables(paths: dict[str, list[str]]) -> dict[str, pd.DataFrame]:
     """The DataFrames of :func:`table_paths` (``@pairs`` tables concatenated with a ``pair`` column)."""
+    import pandas as pd
+
     tables = {}
     for key, files in paths.items():
         if key.endswith("@pairs"):
@@ -266,12 +227,16 @@ def read_tables(paths: dict[str, list[str]]) -> dict[str, pd.DataFrame]:
 
 
 def _read(path: str) -> pd.DataFrame:
+    from forge.io import read_tsv_or_empty
+
     return read_tsv_or_empty(path, dtype={"sample": str, "gene": str, "cell_line": str, "Model": str})
 
 
 def index_rows(spec: FigureSpec, name: str, png: str, pdf: str, panels: dict[str, str],
                paths: dict[str, list[str]]) -> pd.DataFrame:
     """One row per panel: paper figure and panel, what it shows, files, tables read, status."""
+    import pandas as pd
+
     sources = "; ".join(sorted({p for files in paths.values() for p in files}))
     rows = []
     for letter, (paper, what) in spec.panels.items():
@@ -282,14 +247,8 @@ def index_rows(spec: FigureSpec, name: str, png: str, pdf: str, panels: dict[str
 
 
 def load_all() -> dict[str, FigureSpec]:
-    """Import every figure module (``forge/figures/fig_*.py``; they register themselves), sorted by name."""
-    import importlib
-    import pkgutil
-
-    import forge.figures
-
-    for module in sorted(m.name for m in pkgutil.iter_modules(forge.figures.__path__) if m.name.startswith("fig_")):
-        importlib.import_module(f"forge.figures.{module}")
+    """Every figure (:mod:`forge.figures.specs`), sorted by name. No drawing module is imported: a
+    spec's drawing function is imported when the figure is drawn (:attr:`FigureSpec.draw`)."""
     return dict(sorted(FIGURES.items()))
 
 

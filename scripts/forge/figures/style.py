@@ -6,7 +6,7 @@ Figures only read tables the workflow wrote; nothing here fits a model or reruns
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import textwrap
 
 import matplotlib
 
@@ -106,11 +106,24 @@ def annotate(ax, text: str, loc: str = "upper left") -> None:
             bbox=dict(boxstyle="round,pad=0.2", facecolor="white", edgecolor="none", alpha=0.8))
 
 
-def no_data(ax, reason: str) -> None:
-    """An empty panel that says why it is empty."""
+def wrap(text: str, width: int = 48) -> str:
+    """Text broken into lines of at most ``width`` characters (titles and no-data notes stay in their panel)."""
+    return "\n".join(textwrap.fill(line, width) if line else line for line in str(text).split("\n"))
+
+
+def no_data(ax, reason: str, width: int | None = None) -> None:
+    """An empty panel that says why it is empty; with ``width``, the reason is wrapped (:func:`wrap`) to
+    the panel's width in characters."""
+    if width is not None:
+        reason = wrap(reason, width)
     ax.set_axis_off()
     ax.text(0.5, 0.5, reason, transform=ax.transAxes, ha="center", va="center", fontsize=FONT_SIZE - 1,
             wrap=True, color="#566573")
+
+
+def jitter(rng: np.random.Generator, n: int, width: float) -> np.ndarray:
+    """Horizontal offsets of ``n`` points drawn over a box, uniform in [-width, width)."""
+    return rng.uniform(-width, width, n)
 
 
 #: Decimals kept of every laid-out position (figure fractions): 1e-7 of a 7.2 in figure at 200 dpi
@@ -165,7 +178,3 @@ def save_figure(fig: plt.Figure, png: str | os.PathLike, pdf: str | os.PathLike 
             fig.savefig(tmp, format="pdf", metadata={"CreationDate": None, "ModDate": None, "Producer": None,
                                                     "Creator": None})
     plt.close(fig)
-
-
-def figure_path(root: str | os.PathLike, figure: str, name: str, suffix: str) -> Path:
-    return Path(root) / figure / f"{name}.{suffix}"

@@ -11,7 +11,7 @@ import pandas as pd
 
 from forge_core import regression_metrics
 from forge.io import read_parquet_matrix
-from forge.modelling.interpretation import effect_concordance, group_tests, score_groups, top_bottom_genes
+from forge.modelling.interpretation import effect_concordance, group_tests, median_and_quartile_groups, top_bottom_genes
 from forge.modelling.model import ForgeModel, load_model
 from forge.modelling.pair_data import load_pair
 from forge.modelling.training import restrict_to_complete
@@ -111,7 +111,7 @@ def evaluate_pair(inputs: Any, pair: dict, max_missing_fraction: float) -> dict[
     table["split"] = data.split.reindex(table.index).fillna("unlabelled")
     table["lineage"] = samples["OncotreeLineage"].reindex(table.index)
     labelled = table["split"] != "unlabelled"
-    groups = score_groups(table.loc[labelled, "benefit_score"])
+    groups = median_and_quartile_groups(table.loc[labelled, "benefit_score"])
     table = table.join(groups)
     table.index.name = "sample"
     dependency_col, ic50_col = (f"observed_{c}" for c in reported.targets[:2])

@@ -98,12 +98,12 @@ def group_labels(scores: pd.Series, scheme: str) -> pd.Series:
     return pd.Series(grouped.astype(str), index=scores.index, name="group")
 
 
-def score_groups(scores: pd.Series) -> pd.DataFrame:
+def median_and_quartile_groups(scores: pd.Series) -> pd.DataFrame:
     """Median (high/low) and quartile (Q1 lowest .. Q4 highest) groups of Benefit Scores."""
     return pd.DataFrame({"median_group": group_labels(scores, "median"), "quartile": group_labels(scores, "quartile")})
 
 
-def mann_whitney(higher: np.ndarray, lower: np.ndarray, alternative: str) -> tuple[float, float, float]:
+def mann_whitney_statistics(higher: np.ndarray, lower: np.ndarray, alternative: str) -> tuple[float, float, float]:
     """U of ``higher`` vs ``lower``, one-sided P, and the rank-biserial effect size 2U/(n1 n2) - 1."""
     result = stats.mannwhitneyu(higher, lower, alternative=alternative)
     effect = 2.0 * result.statistic / (len(higher) * len(lower)) - 1.0
@@ -128,7 +128,7 @@ def group_tests(table: pd.DataFrame, dependency: str, ic50: str) -> pd.DataFrame
             a, b = higher[output].dropna().to_numpy(), lower[output].dropna().to_numpy()
             if len(a) == 0 or len(b) == 0:
                 continue
-            u, p, effect = mann_whitney(a, b, alternative)
+            u, p, effect = mann_whitney_statistics(a, b, alternative)
             rows.append((column, higher_group, lower_group, output, alternative, len(a), len(b),
                          float(np.median(a)), float(np.median(b)), u, p, effect))
     return pd.DataFrame(

@@ -573,19 +573,6 @@ def fit_pair_models(
     return models
 
 
-def evaluate_model(model: ForgeModel, data: PairData) -> pd.DataFrame:
-    """Metrics per output and split (long table: split, output, metric columns)."""
-    rows = []
-    for split_name, index in (("train", data.train), ("test", data.test)):
-        pred = model.predict(data.expression.loc[index])
-        for name in model.targets:
-            observed = data.outputs.loc[index, name]
-            row = dict(split=split_name, output=name)
-            row.update(forge_core.regression_metrics(observed.to_numpy(), pred[name].to_numpy()))
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
 def read_fixed_split(path: str, samples: pd.Index) -> tuple[pd.Series, pd.DataFrame]:
     """A given split restricted to the pair's samples; samples it lacks are reported.
 

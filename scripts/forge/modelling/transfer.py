@@ -3,7 +3,7 @@
 Every score of the workflow (the Benefit Score D̂ − Î of a FORGE model, its balanced variant, the
 ridge baseline's difference, a published gene-weight table) is linear in the z-scored expression of
 its genes: ``score = Σ_g z_g · w_g (+ offset)``. Two choices decide how it is carried to a new cohort
-(FORGE_METHOD §5, "How the paper transferred scores to the external cohorts"):
+(docs/METHOD.md §5, transfer of a score to a cohort):
 
 * **scaling** of the expression:
   - ``training`` (the workflow's default): ``z = (x − training mean) / training sd``. A sample's score
@@ -69,9 +69,9 @@ class Recipe:
         return f"{self.scaling}/{self.weights}"
 
 
-#: The workflow's default (per-sample scores) and the paper's published transfer.
+#: The workflow's default: per-sample scores (the paper's published transfer is
+#: ``Recipe("cohort", "standardised")``).
 TRAINING_RAW = Recipe("training", "raw")
-PAPER_RECIPE = Recipe("cohort", "standardised")
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""PDX validation of one pair (Gao et al. 2015; FORGE_METHOD §5; preprint Fig. 5f, Supplementary Fig. 7).
+"""PDX validation of one pair (Gao et al. 2015; docs/METHOD.md §5; preprint Fig. 5f, Supplementary Fig. 7).
 
 Every model of the processed arm (NSCLC, erlotinib) is scored from its voom logCPM with the
 pair's model genes and training z-scoring. Tests, for every score variant:
@@ -17,6 +17,7 @@ from __future__ import annotations
 import pandas as pd
 from scipy import stats
 
+from forge.modelling.interpretation import group_labels
 from forge.modelling.transfer import TRAINING_RAW, Recipe
 from forge.validation import stats as vstats
 from forge.validation.scores import SCORE_VARIANTS, PairScorer
@@ -39,7 +40,7 @@ def with_response(scores: pd.DataFrame, response: pd.DataFrame,
     scores = scores.copy()
     scores.index.name = "Model"
     for variant in variants:
-        scores[f"{variant}_group"] = vstats.score_groups(scores[variant], "median")
+        scores[f"{variant}_group"] = group_labels(scores[variant], "median")
     return scores.join(response.set_index("Model"), how="left").reset_index()
 
 
@@ -62,7 +63,7 @@ def pdx_tests(table: pd.DataFrame, min_group: int, seed: int, variants: tuple[st
     variables = response_variables(indexed)
     for variant in variants:
         for grouping in GROUPINGS:
-            groups = vstats.score_groups(indexed[variant], grouping)
+            groups = group_labels(indexed[variant], grouping)
             high, low = vstats.extreme_groups(grouping)
             n_smallest = int(groups.value_counts().min())
             for variable in variables:
@@ -74,10 +75,10 @@ def pdx_tests(table: pd.DataFrame, min_group: int, seed: int, variants: tuple[st
                         f"fewer than {min_group}", test="mann_whitney_one_sided", **fields))
                     continue
                 values = indexed[variable]
-                rows.append(vstats.mann_whitney(values[groups == high], values[groups == low], "less",
+                rows.append(vstats.mann_whitney_row(values[groups == high], values[groups == low], "less",
                                                 min_group=min_group, **fields))
         if "mRECIST" in indexed.columns:
-            groups = vstats.score_groups(indexed[variant], "median")
+            groups = group_labels(indexed[variant], "median")
             counts, tests = vstats.contingency_tests(
                 groups, indexed["mRECIST"], seed, n_resamples=n_resamples, min_group=min_group, grouping="median",
                 variable="mRECIST", expected="score group and mRECIST class associated")
@@ -111,8 +112,8 @@ def sensitivity_scores(scorer: PairScorer, settings_expression: pd.DataFrame, re
         scores, missing = scorer.score(expression, max_missing_fraction, recipe)
         if reference is None:
             reference = scores["forge"]
-        groups = vstats.score_groups(scores["forge"], "median")
-        test = vstats.mann_whitney(outcome.reindex(groups.index)[groups == "high"],
+        groups = group_labels(scores["forge"], "median")
+        test = vstats.mann_whitney_row(outcome.reindex(groups.index)[groups == "high"],
                                    outcome.reindex(groups.index)[groups == "low"], "less", min_group=min_group)
         rows.append({"scaling": recipe.scaling, "weights": recipe.weights, "fragments": fragments,
                      "read_length": read_length,

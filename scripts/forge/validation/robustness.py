@@ -160,7 +160,7 @@ def gene_weight_tables(models, cohort_genes: pd.Index, min_group: int = 3) -> tu
             "weight_replicate_sd": stack.std(axis=0, ddof=1) if len(stack) > 1 else np.nan,
             "n_replicates": len(stack), "present_in_cohort": present, "reported_k": models.reported_k}))
         magnitude = pd.Series(np.abs(first), index=genes)
-        rows.append(dict(vstats.mann_whitney(magnitude[~present], magnitude[present], "greater", min_group=min_group,
+        rows.append(dict(vstats.mann_whitney_row(magnitude[~present], magnitude[present], "greater", min_group=min_group,
                                              grouping=f"k{k}", higher_group="missing from the cohort",
                                              lower_group="present in the cohort", variable="abs_weight_rep00",
                                              expected="missing genes carry larger |weight|"), k_a=k, k_b=np.nan))

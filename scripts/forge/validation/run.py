@@ -90,14 +90,6 @@ def recipes_of(settings: dict) -> list[Recipe]:
     return [Recipe(r["scaling"], r["weights"], minimum) for r in settings.get("recipes", [])] or [TRAINING_RAW]
 
 
-def scoring_failed(reason: str, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
-    """Tables of a pair whose model cannot score the cohort: every test not computed, with the reason."""
-    log.error("cohort not scored: %s", reason)
-    tables = {name: pd.DataFrame() for name in names}
-    tables["tests"] = failed_tests(reason)
-    return tables
-
-
 def failed_tests(reason: str, recipe: Recipe | None = None) -> pd.DataFrame:
     """One not-computed row for a cohort the model cannot score (under ``recipe``)."""
     row = dict(not_computed(f"cohort not scored: {reason}", test="all"), score="all")

@@ -11,8 +11,7 @@ import pandas as pd
 from scipy import stats
 from scipy.stats.contingency import association
 
-from forge.modelling.interpretation import group_labels
-from forge.modelling.interpretation import mann_whitney as interpretation_mann_whitney
+from forge.modelling.interpretation import mann_whitney_statistics
 
 #: Columns of every test row.
 TEST_COLUMNS = ["test", "grouping", "higher_group", "lower_group", "variable", "alternative", "expected",
@@ -28,7 +27,7 @@ def not_computed(reason: str, **fields) -> dict:
     return row
 
 
-def mann_whitney(
+def mann_whitney_row(
     higher: pd.Series, lower: pd.Series, alternative: str, *, min_group: int = 3, **fields
 ) -> dict:
     """One-sided Mann–Whitney U of ``higher`` vs ``lower`` with the rank-biserial effect size.
@@ -42,13 +41,9 @@ def mann_whitney(
                 test="mann_whitney_one_sided")
     if len(a) < min_group or len(b) < min_group:
         return not_computed(f"groups of {len(a)} and {len(b)} samples; at least {min_group} each are needed", **base)
-    u, p, effect = interpretation_mann_whitney(a, b, alternative)
+    u, p, effect = mann_whitney_statistics(a, b, alternative)
     return dict(base, median_higher=float(np.median(a)), median_lower=float(np.median(b)),
                 statistic=u, effect_size=effect, p_value=p, status="computed", reason="")
-
-
-#: Group labels by score (median, tertile, quartile): the modelling stage's rule.
-score_groups = group_labels
 
 
 def extreme_groups(scheme: str) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""Tahoe-100M validation of one pair (FORGE_METHOD §5; preprint Fig. 5a–d, Supplementary Fig. 6).
+"""Tahoe-100M validation of one pair (docs/METHOD.md §5; preprint Fig. 5a–d, Supplementary Fig. 6).
 
 * Scores: each cell line's DMSO pseudo-bulk of the baseline plate (paper: plate 9), voom logCPM,
   with the model's genes and training z-scoring (:mod:`forge.validation.scores`).
@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from forge.modelling.interpretation import group_labels
 from forge.modelling.transfer import TRAINING_RAW, Recipe
 from forge.validation import stats as vstats
 from forge.validation.scores import SCORE_VARIANTS, PairScorer
@@ -78,7 +79,7 @@ def annotate_lines(table: pd.DataFrame, samples: pd.DataFrame, normal_lines: lis
     table = table.reset_index()
     table.insert(2, "is_normal", normal_line_mask(table, normal_lines).to_numpy())
     for variant in variants:
-        table[f"{variant}_group"] = vstats.score_groups(table.set_index("cell_line")[variant], "median").to_numpy()
+        table[f"{variant}_group"] = group_labels(table.set_index("cell_line")[variant], "median").to_numpy()
     return table
 
 
@@ -126,13 +127,13 @@ def tahoe_tests(scores: pd.DataFrame, strength: pd.DataFrame, min_group: int,
             rows.append(vstats.not_computed("no normal line among the scored lines (validation.tahoe.normal_lines)",
                                             test="mann_whitney_one_sided", **fields))
         else:
-            rows.append(vstats.mann_whitney(cancer, normal, "greater", min_group=1, **fields))
+            rows.append(vstats.mann_whitney_row(cancer, normal, "greater", min_group=1, **fields))
         groups = indexed[f"{variant}_group"]
         for dose, at_dose in strength.groupby("dose"):
             values = at_dose.set_index("cell_line")["response_strength"]
             fields = dict(score=variant, grouping=f"median_split_dose_{dose:g}", higher_group="high", lower_group="low",
                           variable="response_strength", expected="stronger response in the high-score group")
-            rows.append(vstats.mann_whitney(values[groups.reindex(values.index) == "high"],
+            rows.append(vstats.mann_whitney_row(values[groups.reindex(values.index) == "high"],
                                             values[groups.reindex(values.index) == "low"], "greater",
                                             min_group=min_group, **fields))
     if trend:
