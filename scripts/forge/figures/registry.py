@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from forge.figures.specs import FIGURES, SCOPES, FigureSpec
+from forge.layout import RESULT_TABLES
 
 if TYPE_CHECKING:  # pandas is imported by the functions that read tables, not at parse time
     import pandas as pd
@@ -28,51 +29,9 @@ __all__ = ["FIGURES", "SCOPES", "TABLES", "COHORT_TITLES", "FigureSpec", "Figure
            "figure_names", "figure_subject", "index_rows", "load_all", "paper_figure", "read_tables",
            "rst_escaped", "table_paths", "validation_cohorts"]
 
-#: Table key → path pattern ({pair}, {cohort}); every table is a TSV the workflow wrote.
-TABLES: dict[str, str] = {
-    # per pair (modelling)
-    "benefit_scores": "pairs/{pair}/benefit_scores.tsv",
-    "metrics": "pairs/{pair}/metrics.tsv",
-    "comparison": "pairs/{pair}/comparison.tsv",
-    "split": "pairs/{pair}/split.tsv",
-    "tuning_curve": "pairs/{pair}/tuning_curve.tsv",
-    "gene_effects": "pairs/{pair}/gene_effects.tsv",
-    "top_genes": "pairs/{pair}/top_genes.tsv",
-    "effect_concordance": "pairs/{pair}/effect_concordance.tsv",
-    "score_group_tests": "pairs/{pair}/score_group_tests.tsv",
-    "baseline_predictions": "pairs/{pair}/baseline_predictions.tsv",
-    "predictions": "pairs/{pair}/predictions.tsv",
-    # per pair (analysis)
-    "embedding": "pairs/{pair}/embedding.tsv",
-    "clusters": "pairs/{pair}/clusters.tsv",
-    "cluster_summary": "pairs/{pair}/cluster_summary.tsv",
-    "cluster_lineages": "pairs/{pair}/cluster_lineages.tsv",
-    "sensitive_clusters": "pairs/{pair}/sensitive_clusters.tsv",
-    "de_score_groups": "pairs/{pair}/de_score_groups.tsv",
-    "de_sensitive_clusters": "pairs/{pair}/de_sensitive_clusters.tsv",
-    "enrichment": "pairs/{pair}/enrichment.tsv",
-    # across pairs
-    "pairs": "pairs.tsv",
-    "all_comparison": "comparison.tsv",
-    "all_metrics": "metrics.tsv",
-    "all_concordance": "effect_concordance.tsv",
-    "concordance_test": "effect_concordance_test.tsv",
-    "umap": "embedding_umap.tsv",
-    # validation, per cohort and pair
-    "validation_scores": "validation/{cohort}/{pair}/scores.tsv",
-    "validation_tests": "validation/{cohort}/{pair}/tests.tsv",
-    "tahoe_strength": "validation/tahoe/{pair}/response_strength.tsv",
-    "tahoe_de": "validation/tahoe/{pair}/de.tsv",
-    "tahoe_single_cells": "validation/tahoe/{pair}/single_cells.tsv",
-    "pdx_mrecist": "validation/pdx/{pair}/mrecist.tsv",
-    "pdx_sensitivity": "validation/pdx/{pair}/sensitivity.tsv",
-    "validation_summary": "validation/summary.tsv",
-    # robustness of the validation (forge.validation.robustness)
-    "validation_robustness": "validation/{cohort}/{pair}/robustness.tsv",
-    "gene_weights": "validation/{cohort}/{pair}/gene_weights.tsv",
-    "weight_tests": "validation/{cohort}/{pair}/weight_tests.tsv",
-    "robustness_summary": "validation/robustness_summary.tsv",
-}
+#: Table key → path pattern ({pair}, {cohort}) under the run's results: the tables the workflow wrote,
+#: named once in :mod:`forge.layout`.
+TABLES: dict[str, str] = RESULT_TABLES
 
 
 def check_specs(specs: dict[str, FigureSpec]) -> None:
