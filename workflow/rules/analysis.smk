@@ -1,4 +1,4 @@
-# Analysis stage (FORGE_METHOD §4): per pair, latent embeddings, Ward + cutreeHybrid clusters
+# Analysis stage (docs/METHOD.md §4): per pair, latent embeddings, Ward + cutreeHybrid clusters
 # with the sensitive-cluster rule, limma DE and offline enrichment. Library:
 # scripts/forge/analysis/ (pair.py drives one step per rule). Switch: stages.analysis.
 ANALYSIS = config["analysis"]

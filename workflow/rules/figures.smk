@@ -1,4 +1,4 @@
-# Figures (FORGE_METHOD §6) and the report. One job per figure and pair (or cohort): each reads
+# Figures (docs/METHOD.md §6) and the report. One job per figure and pair (or cohort): each reads
 # only tables the workflow wrote (scripts/forge/figures/registry.py says which), so changing a
 # colour reruns nothing upstream. Library: scripts/forge/figures/ (style.py, fig_*.py).
 rule figure:

@@ -1,4 +1,4 @@
-# PDX validation data (Gao et al. 2015; FORGE_METHOD §5): workbook → pseudo-counts, voom
+# PDX validation data (Gao et al. 2015; docs/METHOD.md §5): workbook → pseudo-counts, voom
 # logCPM and response tables of one tumour type and treatment (config section `pdx`).
 PDX = config["pdx"]
 PDX_SHEET_CSVS = {

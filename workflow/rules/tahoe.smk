@@ -1,4 +1,4 @@
-# Tahoe-100M pseudo-bulk (FORGE_METHOD section 5): one streaming job per plate, a combine
+# Tahoe-100M pseudo-bulk (docs/METHOD.md §5): one streaming job per plate, a combine
 # step (alias mapping, samples, QC), then voom of DMSO and treated samples separately.
 TAHOE = config["tahoe"]
 

@@ -1,4 +1,4 @@
-# External validation (FORGE_METHOD §5): Tahoe-100M and PDX scored with each pair's reported
+# External validation (docs/METHOD.md §5): Tahoe-100M and PDX scored with each pair's reported
 # model; the paper's tests for the paper's, a balanced and the ridge baseline's score; one
 # summary across cohorts and pairs. Library: scripts/forge/validation/ (run.py drives the rules).
 rule validate_tahoe_pair:

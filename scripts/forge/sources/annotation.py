@@ -60,7 +60,7 @@ def gtf_gene_spans(path: str | os.PathLike[str]) -> pd.DataFrame:
 
     Raises
     ------
-    io_utils.InputFormatError
+    forge.io.InputFormatError
         A gene line with fewer than 9 fields, non-integer coordinates, or missing
         ``gene_name``/``gene_type`` (message names the file and line); no gene lines at all.
     """
@@ -113,7 +113,7 @@ def ncbi_symbol_synonyms(path: str | os.PathLike[str], tax_id: str = "9606") -> 
 
     Raises
     ------
-    io_utils.InputFormatError
+    forge.io.InputFormatError
         Missing ``#tax_id``, ``Symbol`` or ``Synonyms`` column, or no rows for ``tax_id``.
     """
     with _open_text(path) as handle:

@@ -1,12 +1,12 @@
 """Readers for the raw source files (DepMap, CREAMMIST, drug targets, symbol synonyms).
 
 Each reader validates the columns and numeric content it relies on and raises
-:class:`io_utils.InputFormatError` naming the file and the column when something is wrong.
+:class:`forge.io.InputFormatError` naming the file and the column when something is wrong.
 Readers that drop anything return ``(data, dropped)`` where ``dropped`` is a table with the
 columns of :data:`DROPPED_COLUMNS` (``source, item, reason, detail``), so that the caller can
 report every removed row or column; nothing is dropped silently.
 
-The same readers serve the demo files of ``scripts/demo_data.py`` and the real downloads.
+The same readers serve the demo files of :mod:`forge.sources.demo_data` and the real downloads.
 """
 
 from __future__ import annotations
