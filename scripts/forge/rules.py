@@ -69,7 +69,10 @@ def limit_threads_to_rule(smk: Any) -> None:
     Results must not depend on the machine: a product's last bits, and so e.g. a heatmap's
     layout, can change with the BLAS thread count, and a SLURM job with one CPU would otherwise
     compute differently from a workstation's job. scipy's own BLAS is loaded first so that it
-    is limited too.
+    is limited too. Every adapter calls this once, through :func:`setup_rule_logging`, before its
+    work. A thread pool that a package brings when it is first imported later (inside the
+    function that uses it, e.g. scikit-learn's OpenMP, unused by the estimators the workflow
+    fits) is not covered; numpy's and scipy's BLAS, which the results depend on, are.
     """
     importlib.import_module("scipy.linalg")  # loads scipy's BLAS, so the limit reaches it
     from threadpoolctl import threadpool_limits
