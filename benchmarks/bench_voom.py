@@ -104,7 +104,7 @@ def timed(name, function):
             seconds = round(time.perf_counter() - start, 2)
             phases.append(dict(phase=name, seconds=seconds, peak_rss_gb=round(peak / 1024**3, 3)))
     return wrapper
-for name in ("read_counts", "read_parquet_matrix", "voom_with_filters", "write_matrix", "write_parquet_matrix"):
+for name in ("read_parquet_matrix_batched", "voom_with_filters", "write_parquet_matrix_nocopy"):
     if name in namespace and callable(namespace[name]):
         namespace[name] = timed(name, namespace[name])
 

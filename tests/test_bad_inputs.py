@@ -38,7 +38,7 @@ from forge.io import InputFormatError, UTF8_BOM, first_invalid_utf8, write_parqu
 from forge.modelling.baselines import LinearBaseline
 from forge.modelling.model import (ForgeModel, SplitTooSmallError, check_split_sizes, read_fixed_split,
                                    split_by_lineage, split_requirements, split_samples)
-from forge.modelling.pair_data import assemble_outputs, load_pair, rule_pair_inputs
+from forge.modelling.pair_data import assemble_outputs, load_pair, read_pair_inputs
 from forge.modelling.pairs import count_pairs, read_pairs_table
 from forge.modelling.scoring import read_expression
 from forge.normalise import read_gene_universe
@@ -604,14 +604,12 @@ def test_a_split_too_small_for_the_configuration_is_refused_naming_pair_counts_a
         test = list(samples[n_train:])
     split = pd.Series(np.where(samples.isin(test), "test", "train"), index=samples)
     paths = _pair_inputs(demo, tmp_path / "pair", split)
-    smk = SimpleNamespace(input=paths, wildcards=SimpleNamespace(pair="EGFR_ERLOTINIB"), params=SimpleNamespace(**params))
     with pytest.raises(SplitTooSmallError, match=r"pair EGFR_ERLOTINIB: the train/test split .* leaves \d+ train and "
                                                   r"\d+ test samples .*" + expected):
-        rule_pair_inputs(smk)
+        read_pair_inputs(vars(paths), "EGFR_ERLOTINIB", params)
     # the same split passes what every run needs when the configuration asks for nothing more
     if which is None:
-        pair, data, genes = rule_pair_inputs(SimpleNamespace(input=paths, wildcards=smk.wildcards,
-                                                             params=SimpleNamespace()))
+        pair, data, genes = read_pair_inputs(vars(paths), "EGFR_ERLOTINIB")
         assert len(data.train) == n_train and genes == ["EGFR"]
 
 
@@ -623,7 +621,7 @@ def test_default_split_requirements_and_evaluation_floor(demo: SimpleNamespace, 
     paths = _pair_inputs(demo, tmp_path / "pair", split)
     pair = dict(name="EGFR_ERLOTINIB", target="EGFR", drug="ERLOTINIB", extra_drugs=[], control=False)
     with pytest.raises(SplitTooSmallError, match=r"1 test sample\(s\), needs >= 2"):
-        load_pair(paths, pair, paths.split)  # what evaluate_pair reads: no zero-size metric crash later
+        load_pair(vars(paths), pair, paths.split)  # what evaluate_pair reads: no zero-size metric crash later
     check_split_sizes(pd.Series(["train", "train", "test", "test"]), "P")  # 2 and 2: enough
 
 

@@ -7,7 +7,6 @@ import hashlib
 import json
 import re
 import time
-import types
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from scipy import sparse, stats
 
 
 from forge.sources import demo_data
+from forge.rules import job_from_mapping, run_adapter
 from forge.sources.demo_data import DEMO_FILES, write_demo_dataset
 
 SMALL = {"n_cell_lines": 80, "n_genes": 500, "cells_per_condition": 3}
@@ -130,13 +130,10 @@ def test_failure_leaves_no_temp_dir(tmp_path, monkeypatch):
 def test_snakemake_adapter(tmp_path):
     outdir = tmp_path / "resources" / "raw" / "demo"
     log_file = tmp_path / "demo.log"
-    fake = types.SimpleNamespace(
-        params=types.SimpleNamespace(seed=3, **SMALL),
-        output=[str(outdir / "Model.csv"), str(outdir / "planted_truth.json")],
-        log=[str(log_file)])
-    script = Path(__file__).resolve().parents[1] / "workflow" / "scripts" / "demo_raw_data.py"
-    exec(compile(script.read_text(), str(script), "exec"),
-         {"snakemake": fake, "__file__": str(script), "__name__": "snakemake_script"})
+    job = job_from_mapping(dict(params=dict(seed=3, **SMALL),
+                                output=[str(outdir / "Model.csv"), str(outdir / "planted_truth.json")],
+                                log=[str(log_file)]), rule="demo_raw_data")
+    run_adapter(Path(__file__).resolve().parents[1] / "workflow" / "scripts" / "demo_raw_data.py", job)
     assert (outdir / "Model.csv").exists()
     assert "wrote" in log_file.read_text()
 

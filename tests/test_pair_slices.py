@@ -39,11 +39,10 @@ def cohort(tmp_path):
 def test_pair_from_slices_equals_pair_from_the_cohort(cohort) -> None:
     expression, dependency, response = cohort.frames
     genes = ["G3", "EGFR", "G17", "G0"]
-    from_cohort = load_pair(SimpleNamespace(expression=cohort.expression, dependency=cohort.dependency,
-                                            response=cohort.response), PAIR)
-    slices = SimpleNamespace(expression=cohort.tmp / "pair_expression.parquet",
-                             outputs=cohort.tmp / "pair_observed.parquet")
-    write_pair_slices(expression, dependency, response, PAIR, genes, slices.expression, slices.outputs)
+    from_cohort = load_pair(dict(expression=cohort.expression, dependency=cohort.dependency,
+                                 response=cohort.response), PAIR)
+    slices = dict(expression=cohort.tmp / "pair_expression.parquet", outputs=cohort.tmp / "pair_observed.parquet")
+    write_pair_slices(expression, dependency, response, PAIR, genes, slices["expression"], slices["outputs"])
     from_slices = load_pair(slices, PAIR)
 
     pd.testing.assert_frame_equal(from_slices.outputs, from_cohort.outputs, check_exact=True)
@@ -53,12 +52,12 @@ def test_pair_from_slices_equals_pair_from_the_cohort(cohort) -> None:
 
     # the observed slice keeps every measured sample (the analysis stage uses lines with a
     # dependency but no IC50) and the expression slice every sample with expression
-    observed = read_parquet_matrix(slices.outputs)
+    observed = read_parquet_matrix(slices["outputs"])
     measured = dependency["EGFR"].dropna().index
     assert set(measured) <= set(observed.index)
     assert set(observed["EGFR_dependency"].dropna().index) == set(measured)
     assert len(set(measured) - set(from_cohort.outputs.index)) > 0
-    assert read_parquet_matrix(slices.expression).index.equals(expression.index)
+    assert read_parquet_matrix(slices["expression"]).index.equals(expression.index)
 
 
 def test_column_projection_reads_the_same_values(cohort) -> None:

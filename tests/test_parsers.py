@@ -315,7 +315,7 @@ def test_build_cohort_small(raw_files: dict[str, Path], tmp_path: Path) -> None:
             ("counts", "parquet"), ("dependency", "parquet"), ("response", "parquet"), ("drug_targets", "tsv"),
             ("samples", "tsv"), ("id_mapping", "tsv"), ("dropped", "tsv"), ("gene_mapping", "tsv")]}
     )
-    write_cohort(cohort, outputs)
+    write_cohort(cohort, vars(outputs))
     counts = read_parquet_matrix(outputs.counts)
     assert counts.index.name == "ModelID" and list(counts.columns) == ["EGFR", "TP53", "KRAS"]
     assert list(pd.read_csv(outputs.samples, sep="\t").columns) == [

@@ -44,6 +44,7 @@ def test_every_readme_command_is_covered() -> None:
     commands = readme_commands()
     covered = set(snakemake_commands()) | {c for c in commands if "forge_score.py" in c}
     covered |= set(readme_deploy_commands())  # tests/test_module.py runs the snakedeploy block
+    covered |= {c for c in commands if " -m forge.rules " in c}  # tests/test_adapters.py runs job and run
     # `make` targets are what CI itself runs; pyflakes is a lint command
     rest = [c for c in commands if c not in covered and not c.startswith(("make ", ".venv/bin/python -m pyflakes"))]
     assert not rest, f"README commands no test runs: {rest}"

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from pylimma import voom as pylimma_voom
 
+from forge import io as forge_io
 from forge import normalise as normalize
 from forge.io import read_parquet_matrix, write_parquet_matrix
 from forge.normalise import voom_with_filters
@@ -132,34 +133,33 @@ def adapter() -> dict:
     return runpy.run_path(str(ADAPTER), run_name="voom_expression_adapter")
 
 
-def test_batched_read_equals_read_parquet_matrix(adapter, tmp_path) -> None:
+def test_batched_read_equals_read_parquet_matrix(tmp_path) -> None:
     counts = simulated_counts(samples=30, genes=230)
     counts.iloc[3, 5] = np.nan  # a null cell reads back as NaN both ways
     path = tmp_path / "counts.parquet"
     write_parquet_matrix(counts, path)
     expected = read_parquet_matrix(path)
     for batch in (1, 7, 100, 229, 230):  # 230: one batch, read whole by read_parquet_matrix
-        got = adapter["read_counts"](path, batch_columns=batch)
+        got = forge_io.read_parquet_matrix_batched(path, batch_columns=batch)
         pd.testing.assert_frame_equal(got, expected, check_exact=True)
         assert got.index.name == "ModelID" and got.columns.dtype == expected.columns.dtype
     # a default index (no name) and integer counts take read_parquet_matrix's own path
     write_parquet_matrix(counts.reset_index(drop=True).fillna(0).astype(np.int64), path)
-    pd.testing.assert_frame_equal(adapter["read_counts"](path, batch_columns=7), read_parquet_matrix(path))
+    pd.testing.assert_frame_equal(forge_io.read_parquet_matrix_batched(path, batch_columns=7), read_parquet_matrix(path))
 
 
-def test_write_matrix_is_byte_identical_to_write_parquet_matrix(adapter, tmp_path, monkeypatch) -> None:
+def test_nocopy_write_is_byte_identical_to_write_parquet_matrix(tmp_path, monkeypatch) -> None:
     expression, weights = normalize.voom_logcpm(simulated_counts(samples=30, genes=230))
-    namespace = adapter["write_matrix"].__globals__
     for frame in (expression, weights, expression.rename(index=str.lower).rename_axis(None)):
         reference, fast = tmp_path / "reference.parquet", tmp_path / "fast.parquet"
         write_parquet_matrix(frame, reference)
         with monkeypatch.context() as patch:  # the copy-free path, not the fallback
-            patch.setitem(namespace, "write_parquet_matrix", None)
-            adapter["write_matrix"](frame, fast)
+            patch.setattr(forge_io, "write_parquet_matrix", None)
+            forge_io.write_parquet_matrix_nocopy(frame, fast)
         assert fast.read_bytes() == reference.read_bytes()
     # other frames are written by write_parquet_matrix itself
     mixed = expression.iloc[:, :3].assign(label="x")
-    adapter["write_matrix"](mixed, fast)
+    forge_io.write_parquet_matrix_nocopy(mixed, fast)
     write_parquet_matrix(mixed, reference)
     assert fast.read_bytes() == reference.read_bytes()
 
@@ -167,7 +167,7 @@ def test_write_matrix_is_byte_identical_to_write_parquet_matrix(adapter, tmp_pat
 def test_rule_outputs_equal_voom_written_by_write_parquet_matrix(adapter, tmp_path, monkeypatch) -> None:
     counts = simulated_counts(samples=25, genes=300)
     write_parquet_matrix(counts, tmp_path / "counts.parquet")
-    monkeypatch.setattr(adapter["read_counts"], "__defaults__", (64,))  # batched read, 5 batches
+    monkeypatch.setattr(forge_io.read_parquet_matrix_batched, "__defaults__", (64,))  # batched read, 5 batches
     smk = SimpleNamespace(
         input=SimpleNamespace(counts=str(tmp_path / "counts.parquet")),
         output=SimpleNamespace(

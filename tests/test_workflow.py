@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -49,9 +48,9 @@ def truth(run: Path) -> dict:
     return json.loads((run / "resources/raw/demo/small/planted_truth.json").read_text())
 
 
-def cohort_inputs(run: Path) -> SimpleNamespace:
+def cohort_inputs(run: Path) -> dict[str, Path]:
     processed = run / "resources/processed/small"
-    return SimpleNamespace(
+    return dict(
         expression=processed / "expression.parquet",
         dependency=processed / "dependency.parquet",
         response=processed / "response.parquet",

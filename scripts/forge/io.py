@@ -126,6 +126,96 @@ def read_parquet_matrix(path: str | os.PathLike[str], columns: Sequence[str] | N
     return _matrix_from_table(table)
 
 
+# Gene columns per read batch of read_parquet_matrix_batched (~55 MB of float64 at 1,700 samples).
+READ_BATCH_COLUMNS = 4096
+
+
+def read_parquet_matrix_batched(path: str | os.PathLike[str], batch_columns: int = READ_BATCH_COLUMNS) -> pd.DataFrame:
+    """:func:`read_parquet_matrix` of a float64 matrix, read in column batches.
+
+    For a matrix too large to hold several copies of (rule voom_expression reads the cohort's
+    counts with it: at DepMap size reading the whole file at once peaks at 3-4 GB).
+
+    Returns the same frame (index, labels, values) as ``read_parquet_matrix(path)``, with the
+    data in one preallocated float64 block (each gene's column contiguous), so the peak is the
+    matrix plus one batch instead of several copies of the matrix. Files this cannot read
+    identically (non-float64 or repeated columns, a stored pandas index, few columns, or an
+    unreadable schema) go through ``read_parquet_matrix`` whole, with its errors.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, ValueError):
+        return read_parquet_matrix(path)  # raises its FileNotFoundError / InputFormatError
+    names = [n for n in schema.names if n != "__index_level_0__"]
+    genes = names[1:]
+    pandas_index = (schema.pandas_metadata or {}).get("index_columns", [])
+    if (
+        len(genes) <= batch_columns
+        or len(names) != len(schema.names)
+        or pandas_index
+        or len(set(names)) != len(names)
+        or any(field.type != pa.float64() for field in list(schema)[1:])  # fields 1: are genes
+    ):
+        return read_parquet_matrix(path)
+    # the index exactly as read_parquet_matrix builds it (one data column read with it)
+    index = read_parquet_matrix(path, columns=genes[:1]).index
+    parquet = pq.ParquetFile(path)
+    if parquet.metadata.num_rows != len(index):  # cannot happen for one file; guard anyway
+        raise RuntimeError(f"{path}: {parquet.metadata.num_rows} rows but an index of {len(index)}")
+    block = np.empty((len(genes), len(index)), dtype=np.float64)
+    for start in range(0, len(genes), batch_columns):
+        batch = genes[start : start + batch_columns]
+        table = parquet.read(columns=batch)
+        if table.column_names != batch:
+            raise RuntimeError(f"{path}: columns read differ from those asked for")
+        for offset, column in enumerate(table.itercolumns()):
+            block[start + offset] = column.to_numpy()  # nulls → NaN, as pandas' to_pandas
+        del table
+    pa.default_memory_pool().release_unused()  # Arrow keeps freed read buffers otherwise
+    return pd.DataFrame(block.T, index=index, columns=[str(g) for g in genes], copy=False)
+
+
+def write_parquet_matrix_nocopy(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """:func:`write_parquet_matrix` of a float64 matrix with a string index, copy-free.
+
+    ``write_parquet_matrix`` copies the frame, resets its index (another copy) and converts it
+    with ``pyarrow.Table.from_pandas`` (a third); here the Arrow table is built directly on the
+    frame's column buffers, with the schema (pandas metadata included) that ``from_pandas``
+    gives for the same frame, and written by the same ``pyarrow.parquet.write_table`` call as
+    ``DataFrame.to_parquet``, so the file is byte-identical. Other frames are handed to
+    ``write_parquet_matrix``.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = [str(c) for c in df.columns]
+    index_name = df.index.name if df.index.name is not None else "index"
+    if (
+        len(df) == 0
+        or df.attrs
+        or index_name in columns
+        or not all(dtype == np.float64 for dtype in df.dtypes)
+        or pd.api.types.infer_dtype(df.index, skipna=False) != "string"
+    ):
+        write_parquet_matrix(df, path)
+        return
+    # The schema write_parquet_matrix's table gets: from_pandas of its frame's first row.
+    head = df.iloc[:1].copy()
+    head.columns = columns
+    head.index = head.index.rename(index_name)
+    schema = pa.Schema.from_pandas(head.reset_index(), preserve_index=False)
+    values = df.to_numpy(dtype=np.float64)  # one float block: a view, columns contiguous
+    arrays = [pa.array(np.asarray(df.index, dtype=object), type=schema.field(0).type, from_pandas=True)]
+    arrays += [pa.array(values[:, j], type=pa.float64(), from_pandas=True) for j in range(values.shape[1])]
+    table = pa.Table.from_arrays(arrays, schema=schema)
+    del arrays
+    with atomic_write(path) as tmp:
+        pq.write_table(table, str(tmp), compression="snappy")
+
+
 def _matrix_from_table(table) -> pd.DataFrame:
     """The DataFrame of an Arrow table whose first column is the index.
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import interpolate
-from statsmodels.nonparametric.smoothers_lowess import lowess as sm_lowess
+# heavy packages (scipy.stats, scipy.interpolate, statsmodels, scikit-learn) are imported in the functions that
+# use them: a job importing this module for something else does not pay their start-up (tests/test_imports.py)
 
 from forge.io import InputFormatError, read_text_lines
 
@@ -127,6 +127,9 @@ def voom_intercept_arrays(
     expression, weights
         log2-CPM and precision weights, genes × samples, C-ordered float64.
     """
+    from scipy import interpolate
+    from statsmodels.nonparametric.smoothers_lowess import lowess as sm_lowess
+
     n_samples, n_genes = counts.shape
     library_size = np.asarray(library_size, dtype=np.float64)
     lib_plus_one = library_size + 1  # pylimma: lib_size_matrix + 1, the same value in every row

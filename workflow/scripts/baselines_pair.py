@@ -6,13 +6,13 @@ import pandas as pd
 
 from forge.modelling.baselines import fit_predict_baselines
 from forge.io import atomic_write, write_tsv
-from forge.modelling.pair_data import output_columns, rule_pair_inputs
-from forge.rules import blas_threads, setup_rule_logging
+from forge.modelling.pair_data import output_columns, read_pair_inputs
+from forge.rules import setup_rule_logging, snakemake_job
 
 
 def main(smk) -> None:
     log = setup_rule_logging(smk, "baselines_pair")
-    pair, data, genes = rule_pair_inputs(smk)
+    pair, data, genes = read_pair_inputs(dict(smk.input.items()), smk.wildcards.pair, dict(smk.params.items()))
     samples = pd.read_csv(smk.input.samples, sep="\t", index_col="ModelID")
     settings = smk.params.baselines
     predictions, chosen, ridge = fit_predict_baselines(
@@ -28,5 +28,4 @@ def main(smk) -> None:
 
 
 if __name__ == "__main__":
-    with blas_threads(snakemake):  # noqa: F821
-        main(snakemake)  # noqa: F821
+    main(snakemake_job())

@@ -2,11 +2,16 @@
 
 from forge.analysis.pair import cluster_pair
 from forge.io import read_tsv_indexed, write_tsv
-from forge.rules import setup_rule_logging
+from forge.rules import setup_rule_logging, snakemake_job
 
-smk = snakemake  # noqa: F821
-setup_rule_logging(smk, "cluster_pair")
-tables = cluster_pair(read_tsv_indexed(smk.input.embedding, "sample"), read_tsv_indexed(smk.input.consensus, "sample"),
-                      smk.params.samples, smk.params.clustering)
-for name, table in tables.items():
-    write_tsv(table, smk.output[name])
+
+def main(smk) -> None:
+    setup_rule_logging(smk, "cluster_pair")
+    tables = cluster_pair(read_tsv_indexed(smk.input.embedding, "sample"), read_tsv_indexed(smk.input.consensus, "sample"),
+                          smk.params.samples, smk.params.clustering)
+    for name, table in tables.items():
+        write_tsv(table, smk.output[name])
+
+
+if __name__ == "__main__":
+    main(snakemake_job())

@@ -4,7 +4,7 @@ import pandas as pd
 
 from forge.modelling.interpretation import paired_concordance_test
 from forge.io import write_tsv
-from forge.rules import setup_rule_logging
+from forge.rules import setup_rule_logging, snakemake_job
 
 
 def concat(paths) -> pd.DataFrame:
@@ -31,4 +31,4 @@ def main(smk) -> None:
 
 
 if __name__ == "__main__":
-    main(snakemake)  # noqa: F821
+    main(snakemake_job())

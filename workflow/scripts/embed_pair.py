@@ -6,13 +6,13 @@ from forge.analysis.pair import embed_pair, joint_replicates
 from forge.io import read_parquet_matrix, read_tsv_indexed, write_tsv
 from forge.modelling.pair_data import output_columns
 from forge.modelling.pairs import pair_record
-from forge.rules import blas_threads, setup_rule_logging
+from forge.rules import setup_rule_logging, snakemake_job
 
-smk = snakemake  # noqa: F821
-log = setup_rule_logging(smk, "embed_pair")
-pair = pair_record(smk.input.pairs, smk.wildcards.pair)
-dependency_column, ic50_column = output_columns(pair)[:2]
-with blas_threads(smk):
+
+def main(smk) -> None:
+    log = setup_rule_logging(smk, "embed_pair")
+    pair = pair_record(smk.input.pairs, smk.wildcards.pair)
+    dependency_column, ic50_column = output_columns(pair)[:2]
     models = joint_replicates(smk.input.models)
     expression = read_parquet_matrix(smk.input.expression)  # the pair's genes, every cohort sample
     outputs = read_parquet_matrix(smk.input.outputs)  # observed outputs of every measured sample
@@ -20,8 +20,12 @@ with blas_threads(smk):
     scores = read_tsv_indexed(smk.input.scores, "sample")
     reported, consensus = embed_pair(models, expression, scores, dependency, response,
                                      smk.params.max_missing_fraction)
-log.info("%d samples; reported k = %d, consensus %d columns (%d replicates)", len(reported),
-         models[0].W.shape[1], consensus.shape[1] - (reported.shape[1] - models[0].W.shape[1]), len(models))
-write_tsv(reported.reset_index(), smk.output.embedding)
-write_tsv(consensus.reset_index(), smk.output.consensus)
-write_embedding_h5ad(reported, smk.output.h5ad, smk.wildcards.pair)
+    log.info("%d samples; reported k = %d, consensus %d columns (%d replicates)", len(reported),
+             models[0].W.shape[1], consensus.shape[1] - (reported.shape[1] - models[0].W.shape[1]), len(models))
+    write_tsv(reported.reset_index(), smk.output.embedding)
+    write_tsv(consensus.reset_index(), smk.output.consensus)
+    write_embedding_h5ad(reported, smk.output.h5ad, smk.wildcards.pair)
+
+
+if __name__ == "__main__":
+    main(snakemake_job())

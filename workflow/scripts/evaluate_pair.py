@@ -3,11 +3,16 @@
 from forge.io import write_tsv
 from forge.modelling.evaluation import evaluate_pair
 from forge.modelling.pairs import pair_record
-from forge.rules import blas_threads, setup_rule_logging
+from forge.rules import setup_rule_logging, snakemake_job
 
-setup_rule_logging(snakemake, "evaluate_pair")  # noqa: F821
-with blas_threads(snakemake):  # noqa: F821
-    pair = pair_record(snakemake.input.pairs, snakemake.wildcards.pair)  # noqa: F821
-    tables = evaluate_pair(snakemake.input, pair, snakemake.params.max_missing_fraction)  # noqa: F821
-for name, table in tables.items():
-    write_tsv(table, snakemake.output[name])  # noqa: F821
+
+def main(smk) -> None:
+    setup_rule_logging(smk, "evaluate_pair")
+    pair = pair_record(smk.input.pairs, smk.wildcards.pair)
+    tables = evaluate_pair(dict(smk.input.items()), pair, smk.params.max_missing_fraction)
+    for name, table in tables.items():
+        write_tsv(table, smk.output[name])
+
+
+if __name__ == "__main__":
+    main(snakemake_job())

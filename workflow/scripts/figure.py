@@ -10,22 +10,24 @@ from forge.figures.registry import figure_subject, index_rows, load_all, read_ta
 from forge.figures.style import save_figure
 from forge.io import write_tsv
 from forge.modelling.pairs import read_selected_pairs
-from forge.rules import blas_threads, setup_rule_logging
+from forge.rules import setup_rule_logging, snakemake_job
 
-smk = snakemake  # noqa: F821
-log = setup_rule_logging(smk, f"figure {smk.wildcards.figure}")
-spec = load_all()[smk.wildcards.figure]
-pairs = read_selected_pairs(smk.input.pairs)
-subject = figure_subject(spec, smk.wildcards.name, pairs, smk.params.cohorts)
-paths = table_paths(spec, smk.wildcards.name, list(pairs), root=smk.params.results)
-tables = read_tables(paths)
-# BLAS limited to the rule's threads: the heatmap's ordering and layout computations otherwise
-# depend on the machine's thread count (a SLURM job with one CPU drew different pixels)
-with blas_threads(smk):
+
+def main(smk) -> None:
+    log = setup_rule_logging(smk, f"figure {smk.wildcards.figure}")
+    spec = load_all()[smk.wildcards.figure]
+    pairs = read_selected_pairs(smk.input.pairs)
+    subject = figure_subject(spec, smk.wildcards.name, pairs, smk.params.cohorts)
+    paths = table_paths(spec, smk.wildcards.name, list(pairs), root=smk.params.results)
+    tables = read_tables(paths)
     fig, panels = spec.draw(tables, subject)
     save_figure(fig, smk.output.png, smk.output.pdf)
-index = index_rows(spec, smk.wildcards.name, smk.output.png, smk.output.pdf, panels, paths)
-index["key_numbers"] = key_numbers(spec.name, tables)
-write_tsv(index, smk.output.index)
-for row in index.itertuples():
-    log.info("%s %s (%s): %s", spec.name, row.panel, row.paper_panel, row.status)
+    index = index_rows(spec, smk.wildcards.name, smk.output.png, smk.output.pdf, panels, paths)
+    index["key_numbers"] = key_numbers(spec.name, tables)
+    write_tsv(index, smk.output.index)
+    for row in index.itertuples():
+        log.info("%s %s (%s): %s", spec.name, row.panel, row.paper_panel, row.status)
+
+
+if __name__ == "__main__":
+    main(snakemake_job())

@@ -4,7 +4,7 @@ import pandas as pd
 
 from forge.io import write_parquet_matrix, write_tsv
 from forge.sources.prepared import read_prepared
-from forge.rules import setup_rule_logging
+from forge.rules import setup_rule_logging, snakemake_job
 
 
 def main(smk) -> None:
@@ -24,4 +24,4 @@ def main(smk) -> None:
 
 
 if __name__ == "__main__":
-    main(snakemake)  # noqa: F821
+    main(snakemake_job())

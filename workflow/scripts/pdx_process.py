@@ -15,7 +15,7 @@ or column, non-numeric values) leaves no output behind. The work is done by
 import logging
 
 
-from forge.rules import setup_rule_logging
+from forge.rules import setup_rule_logging, snakemake_job
 from forge.external.pdx import process_pdx_files
 
 log = logging.getLogger("pdx_process")
@@ -27,5 +27,5 @@ def main(smk) -> None:
     process_pdx_files(dict(smk.input.items()), dict(smk.output.items()), smk.params.settings)
 
 
-if __name__ == "__main__" and "snakemake" in globals():
-    main(snakemake)  # type: ignore[name-defined]  # noqa: F821
+if __name__ == "__main__":
+    main(snakemake_job())

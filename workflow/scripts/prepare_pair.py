@@ -17,7 +17,7 @@ from forge.modelling.model import (
 from forge.modelling.pair_data import assemble_outputs, check_outputs_vary, write_pair_slices
 from forge.modelling.pairs import pair_record
 from forge.normalise import read_gene_universe
-from forge.rules import setup_rule_logging
+from forge.rules import setup_rule_logging, snakemake_job
 
 
 def main(smk) -> None:
@@ -82,4 +82,4 @@ def main(smk) -> None:
 
 
 if __name__ == "__main__":
-    main(snakemake)  # noqa: F821
+    main(snakemake_job())

@@ -3,7 +3,7 @@
 from forge.io import write_tsv
 from forge.modelling.scoring import cohort_platform_shift, score_file
 from forge.modelling.transfer import Recipe
-from forge.rules import setup_rule_logging
+from forge.rules import setup_rule_logging, snakemake_job
 
 
 def main(smk) -> None:
@@ -21,4 +21,4 @@ def main(smk) -> None:
 
 
 if __name__ == "__main__":
-    main(snakemake)  # noqa: F821
+    main(snakemake_job())

@@ -6,7 +6,7 @@ import pandas as pd
 
 from forge.io import MatrixArray, read_parquet_matrix, write_tsv
 from forge.modelling.pairs import auto_pairs, count_pairs, read_pairs_table
-from forge.rules import setup_rule_logging
+from forge.rules import setup_rule_logging, snakemake_job
 
 
 def main(smk) -> None:
@@ -40,4 +40,4 @@ def main(smk) -> None:
 
 
 if __name__ == "__main__":
-    main(snakemake)  # noqa: F821
+    main(snakemake_job())

@@ -9,7 +9,7 @@ gene_mapping (gene_mapping.tsv), qc (qc.tsv). Params: min_cells. Log: snakemake.
 import logging
 
 
-from forge.rules import setup_rule_logging
+from forge.rules import setup_rule_logging, snakemake_job
 from forge.external.tahoe import combine_plate_files
 
 log = logging.getLogger("tahoe_combine")
@@ -24,5 +24,5 @@ def main(smk) -> None:
         min_cells=int(smk.params.min_cells), reference_path=reference or None)
 
 
-if __name__ == "__main__" and "snakemake" in globals():
-    main(snakemake)  # type: ignore[name-defined]  # noqa: F821
+if __name__ == "__main__":
+    main(snakemake_job())

@@ -9,7 +9,7 @@ n_mads_genes, tails). Log: snakemake.log[0].
 import logging
 
 
-from forge.rules import setup_rule_logging
+from forge.rules import setup_rule_logging, snakemake_job
 from forge.external.tahoe import pseudobulk_plate_to_files
 
 log = logging.getLogger("tahoe_pseudobulk_plate")
@@ -23,5 +23,5 @@ def main(smk) -> None:
         chunk_rows=int(smk.params.chunk_rows), qc=dict(smk.params.qc))
 
 
-if __name__ == "__main__" and "snakemake" in globals():
-    main(snakemake)  # type: ignore[name-defined]  # noqa: F821
+if __name__ == "__main__":
+    main(snakemake_job())

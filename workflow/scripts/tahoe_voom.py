@@ -12,7 +12,7 @@ import pandas as pd
 
 from forge.external import tahoe
 from forge.io import read_parquet_matrix, write_parquet_matrix
-from forge.rules import setup_rule_logging
+from forge.rules import setup_rule_logging, snakemake_job
 
 log = logging.getLogger("tahoe_voom")
 
@@ -28,5 +28,5 @@ def main(smk) -> None:
     write_parquet_matrix(treated, smk.output.treated)
 
 
-if __name__ == "__main__" and "snakemake" in globals():
-    main(snakemake)  # type: ignore[name-defined]  # noqa: F821
+if __name__ == "__main__":
+    main(snakemake_job())

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 
-from forge.modelling.pair_data import rule_pair_inputs
-from forge.rules import blas_threads, setup_rule_logging
+from forge.modelling.pair_data import read_pair_inputs
+from forge.rules import setup_rule_logging, snakemake_job
 from forge.modelling.training import fit_replicates, replicate_seeds, save_replicates, solver_options
 from forge.modelling.training import model_kinds
 
@@ -17,7 +17,7 @@ from forge.modelling.training import model_kinds
 def main(smk) -> None:
     log = setup_rule_logging(smk, "train_pair")
     log.info("job threads (BLAS limit): %d", smk.threads)
-    pair, data, genes = rule_pair_inputs(smk)
+    pair, data, genes = read_pair_inputs(dict(smk.input.items()), smk.wildcards.pair, dict(smk.params.items()))
     model = dict(smk.params.model)
     source = "config"
     if "chosen" in smk.input.keys():  # tuning.cv chose the hyper-parameters
@@ -39,5 +39,4 @@ def main(smk) -> None:
 
 
 if __name__ == "__main__":
-    with blas_threads(snakemake):  # noqa: F821
-        main(snakemake)  # noqa: F821
+    main(snakemake_job())

@@ -7,14 +7,14 @@ settings; only the number of latent dimensions differs.
 import json
 from pathlib import Path
 
-from forge.modelling.pair_data import rule_pair_inputs
+from forge.modelling.pair_data import read_pair_inputs
 from forge.modelling.training import fit_replicates, replicate_seeds, save_replicates, solver_options
-from forge.rules import blas_threads, setup_rule_logging
+from forge.rules import setup_rule_logging, snakemake_job
 
 
 def main(smk) -> None:
     log = setup_rule_logging(smk, "train_pair_k")
-    pair, data, genes = rule_pair_inputs(smk)
+    pair, data, genes = read_pair_inputs(dict(smk.input.items()), smk.wildcards.pair, dict(smk.params.items()))
     model = dict(smk.params.model)
     source = "config"
     if "chosen" in smk.input.keys():  # the cross-validated learning rate, l1 penalty and epochs; k is this rule's
@@ -35,5 +35,4 @@ def main(smk) -> None:
 
 
 if __name__ == "__main__":
-    with blas_threads(snakemake):  # noqa: F821
-        main(snakemake)  # noqa: F821
+    main(snakemake_job())

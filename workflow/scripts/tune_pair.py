@@ -7,14 +7,14 @@ from pathlib import Path
 import pandas as pd
 
 from forge.io import atomic_write, write_tsv
-from forge.modelling.pair_data import rule_pair_inputs
-from forge.rules import blas_threads, setup_rule_logging
+from forge.modelling.pair_data import read_pair_inputs
+from forge.rules import setup_rule_logging, snakemake_job
 from forge.modelling.training import cross_validate, solver_options, tuning_curve
 
 
 def main(smk) -> None:
     log = setup_rule_logging(smk, "tune_pair")
-    pair, data, genes = rule_pair_inputs(smk)
+    pair, data, genes = read_pair_inputs(dict(smk.input.items()), smk.wildcards.pair, dict(smk.params.items()))
     model, tuning = smk.params.model, smk.params.tuning
     options = solver_options(model)
 
@@ -40,5 +40,4 @@ def main(smk) -> None:
 
 
 if __name__ == "__main__":
-    with blas_threads(snakemake):  # noqa: F821
-        main(snakemake)  # noqa: F821
+    main(snakemake_job())

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.cluster.hierarchy import linkage
-from scipy.spatial.distance import pdist
-from statsmodels.stats.multitest import multipletests
+# heavy packages (scipy.stats, scipy.interpolate, statsmodels, scikit-learn) are imported in the functions that
+# use them: a job importing this module for something else does not pay their start-up (tests/test_imports.py)
 
 from forge.modelling.interpretation import mann_whitney_statistics
 
@@ -39,6 +38,8 @@ def _cutree_hybrid():
 
 def ward_linkage(Z: np.ndarray) -> np.ndarray:
     """SciPy Ward linkage on Euclidean distances (the same merges and heights as R's ``ward.D2``)."""
+    from scipy.cluster.hierarchy import linkage
+
     return linkage(np.asarray(Z, dtype=np.float64), method="ward", metric="euclidean")
 
 
@@ -51,6 +52,8 @@ def cut_tree_hybrid(
     ``cutreeHybrid`` gives the same numbers); 0 marks unassigned samples (only with
     ``pam_stage=False``).
     """
+    from scipy.spatial.distance import pdist
+
     Z = np.asarray(Z, dtype=np.float64)
     if Z.shape[0] < 2 * min_cluster_size:
         raise ValueError(
@@ -92,6 +95,8 @@ def cluster_summary(samples: pd.DataFrame, labels: pd.Series) -> pd.DataFrame:
         other samples: score and dependency higher, IC50 lower), ``rank_biserial_<...>`` and
         ``fdr_<...>`` (Benjamini–Hochberg over the clusters, per variable).
     """
+    from statsmodels.stats.multitest import multipletests
+
     labels = labels.reindex(samples.index)
     rows = []
     for cluster in sorted(labels.unique()):

@@ -15,7 +15,8 @@ import logging
 from pathlib import Path
 
 import pandas as pd
-from sklearn.metrics import adjusted_rand_score
+# heavy packages (scipy.stats, scipy.interpolate, statsmodels, scikit-learn) are imported in the functions that
+# use them: a job importing this module for something else does not pay their start-up (tests/test_imports.py)
 
 from forge.analysis import clustering, differential, embedding, enrichment
 from forge.modelling.model import ForgeModel, load_model
@@ -67,6 +68,8 @@ def cluster_pair(reported: pd.DataFrame, consensus: pd.DataFrame, samples_rule: 
     Z (default) or the consensus view; the other view, and each replicate's own Z, are clustered the
     same way and compared to it by the adjusted Rand index (``stability``).
     """
+    from sklearn.metrics import adjusted_rand_score
+
     samples = analysis_samples(reported, samples_rule)
     index = samples.index
     cut = dict(deep_split=settings["deep_split"], min_cluster_size=settings["min_cluster_size"],

@@ -14,8 +14,8 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import ElasticNetCV, RidgeCV
-from sklearn.model_selection import KFold
+# heavy packages (scipy.stats, scipy.interpolate, statsmodels, scikit-learn) are imported in the functions that
+# use them: a job importing this module for something else does not pay their start-up (tests/test_imports.py)
 
 from forge.modelling.model import PairData
 from forge.normalise import fit_scaling
@@ -91,6 +91,9 @@ def fit_predict_baselines(
     settings : one row per (model, output) with the regularisation chosen on training samples
     ridge : the fitted ridge models of every output, to score other cohorts
     """
+    from sklearn.linear_model import ElasticNetCV, RidgeCV
+    from sklearn.model_selection import KFold
+
     train, samples = data.train, data.split.index
     values = np.ascontiguousarray(data.expression.loc[samples, list(genes)].to_numpy(dtype=np.float64))
     frame = pd.DataFrame(values, index=samples, columns=list(genes))

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,13 +41,13 @@ def metric_rows(model: str, replicate: int, predicted: pd.Series, observed: pd.S
     return rows
 
 
-def evaluate_pair(inputs: Any, pair: dict, max_missing_fraction: float) -> dict[str, pd.DataFrame]:
+def evaluate_pair(paths: Mapping[str, str | Path], pair: dict, max_missing_fraction: float) -> dict[str, pd.DataFrame]:
     """Metrics of every model and baseline, Benefit Scores, gene effects and tests of one pair.
 
     Parameters
     ----------
-    inputs
-        Named paths: ``expression``, ``dependency``, ``response``, ``samples``, ``split``,
+    paths
+        ``expression``, ``dependency``, ``response``, ``samples``, ``split``,
         ``models`` (the pair's model directory) and ``baselines`` (baseline predictions).
     pair
         The pair's row of the pairs table (:func:`forge.modelling.pairs.pair_record`).
@@ -61,9 +61,9 @@ def evaluate_pair(inputs: Any, pair: dict, max_missing_fraction: float) -> dict[
         (per sample, replicate 0 of every model kind),
         ``top_genes``, ``concordance``, ``group_tests``, ``missing``.
     """
-    expression = read_parquet_matrix(inputs.expression)  # the whole cohort is scored below
-    data = load_pair(inputs, pair, inputs.split, expression=expression)
-    kinds = load_replicates(inputs.models)
+    expression = read_parquet_matrix(paths["expression"])  # the whole cohort is scored below
+    data = load_pair(paths, pair, paths["split"], expression=expression)
+    kinds = load_replicates(paths["models"])
 
     rows, sample_predictions = [], []
     for kind, models in kinds.items():
@@ -77,7 +77,7 @@ def evaluate_pair(inputs: Any, pair: dict, max_missing_fraction: float) -> dict[
                         "sample": predicted.index, "split": kind_data.split.reindex(predicted.index).to_numpy(),
                         "model": f"forge_{kind}", "output": name, "predicted": predicted[name].to_numpy(),
                         "observed": kind_data.outputs[name].reindex(predicted.index).to_numpy()}))
-    baselines = pd.read_csv(inputs.baselines, sep="\t")
+    baselines = pd.read_csv(paths["baselines"], sep="\t")
     for (model_name, output), group in baselines.groupby(["model", "output"], sort=False):
         predicted = group.set_index("sample")["predicted"]
         observed = data.outputs.loc[predicted.index, output]
@@ -103,7 +103,7 @@ def evaluate_pair(inputs: Any, pair: dict, max_missing_fraction: float) -> dict[
         [score] + [m.benefit_score(expression, max_missing_fraction=limit)[0] for m in joint[1:]]
     )
     predicted = reported.predict(expression, max_missing_fraction=limit)
-    samples = pd.read_csv(inputs.samples, sep="\t", index_col="ModelID")
+    samples = pd.read_csv(paths["samples"], sep="\t", index_col="ModelID")
     table = pd.concat([score, predicted.add_prefix("predicted_")], axis=1)
     table["benefit_score_replicate_mean"] = replicate_scores.mean(axis=1)
     table["benefit_score_replicate_sd"] = replicate_scores.std(axis=1, ddof=1) if len(joint) > 1 else 0.0

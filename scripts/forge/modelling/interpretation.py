@@ -6,7 +6,8 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+# heavy packages (scipy.stats, scipy.interpolate, statsmodels, scikit-learn) are imported in the functions that
+# use them: a job importing this module for something else does not pay their start-up (tests/test_imports.py)
 
 from forge_core import output_effect
 from forge.modelling.model import ForgeModel
@@ -36,6 +37,8 @@ def effect_concordance(
     joint: Sequence[ForgeModel], dependency_only: Sequence[ForgeModel], ic50_only: Sequence[ForgeModel]
 ) -> pd.DataFrame:
     """Per replicate: Pearson r between DependencyEffect and IC50Effect, joint vs individual."""
+    from scipy import stats
+
     rows = []
     for b, (j, d, i) in enumerate(zip(joint, dependency_only, ic50_only)):
         joint_effects = j.gene_effects()
@@ -57,6 +60,8 @@ def paired_concordance_test(per_pair: pd.DataFrame) -> pd.DataFrame:
     ``per_pair`` has one row per pair with ``joint_r`` and ``individual_r`` (e.g. means
     over replicates). Needs at least two pairs; otherwise the statistic is NaN.
     """
+    from scipy import stats
+
     n = len(per_pair)
     if n >= 2:
         result = stats.ttest_rel(per_pair["joint_r"], per_pair["individual_r"], alternative="greater")
@@ -105,6 +110,8 @@ def median_and_quartile_groups(scores: pd.Series) -> pd.DataFrame:
 
 def mann_whitney_statistics(higher: np.ndarray, lower: np.ndarray, alternative: str) -> tuple[float, float, float]:
     """U of ``higher`` vs ``lower``, one-sided P, and the rank-biserial effect size 2U/(n1 n2) - 1."""
+    from scipy import stats
+
     result = stats.mannwhitneyu(higher, lower, alternative=alternative)
     effect = 2.0 * result.statistic / (len(higher) * len(lower)) - 1.0
     return float(result.statistic), float(result.pvalue), float(effect)

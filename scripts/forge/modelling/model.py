@@ -15,6 +15,7 @@ import platform
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Sequence
 
 import numpy as np
@@ -54,17 +55,15 @@ def min_cv_samples(n_folds: int) -> int:
     return n
 
 
-def split_requirements(params: Any = None) -> list[tuple[str, int, str]]:
+def split_requirements(sections: Mapping[str, Any] | None = None) -> list[tuple[str, int, str]]:
     """``(side, minimum, reason)`` for what a configuration runs on a pair's split.
 
-    ``params`` holds any of the config sections ``baselines`` (``cv_folds``) and ``tuning``
-    (``cv.enabled``, ``cv.folds``) as attributes or keys; without them only the needs of every
+    ``sections`` maps any of the config sections ``baselines`` (``cv_folds``) and ``tuning``
+    (``cv.enabled``, ``cv.folds``) to their values; without them only the needs of every
     run (:data:`MIN_TRAIN_SAMPLES`, :data:`MIN_TEST_SAMPLES`) are returned.
     """
     def section(name: str) -> Any:
-        if params is None:
-            return None
-        return params.get(name) if isinstance(params, dict) else getattr(params, name, None)
+        return (sections or {}).get(name)
 
     requirements = [
         ("train", MIN_TRAIN_SAMPLES, "training scaling, gene selection and output centring need 2 training samples"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -96,12 +98,13 @@ def check_outputs_vary(outputs: pd.DataFrame, train: pd.Index, pair_name: str,
 
 
 def load_pair(
-    inputs: Any, pair: dict[str, Any], split_path: str | None = None, expression: pd.DataFrame | None = None,
-    requirements: list[tuple[str, int, str]] | None = None, multi_drug: bool = False,
+    paths: Mapping[str, str | Path], pair: dict[str, Any], split_path: str | Path | None = None,
+    expression: pd.DataFrame | None = None, requirements: list[tuple[str, int, str]] | None = None,
+    multi_drug: bool = False,
 ) -> PairData:
     """Read a pair's data and build its :class:`PairData`.
 
-    ``inputs`` has attributes ``expression`` and either ``outputs`` (the pair's slices written
+    ``paths`` maps ``expression`` and either ``outputs`` (the pair's slices written
     by rule prepare_pair: :func:`write_pair_slices`) or ``dependency`` and ``response`` (the
     processed cohort's matrices, from which the outputs are assembled); pass ``expression``
     when the caller already read it. Without ``split_path`` every
@@ -112,13 +115,13 @@ def load_pair(
     pair, the outputs, the counts and the configuration key.
     """
     if expression is None:
-        expression = read_parquet_matrix(inputs.expression)
-    if getattr(inputs, "outputs", None):
-        outputs = outputs_from_slice(read_parquet_matrix(inputs.outputs), expression, pair)
+        expression = read_parquet_matrix(paths["expression"])
+    if paths.get("outputs"):
+        outputs = outputs_from_slice(read_parquet_matrix(paths["outputs"]), expression, pair)
     else:
-        dependency = read_parquet_matrix(inputs.dependency)
-        response = read_parquet_matrix(inputs.response)
-        sources = dict(dependency=str(inputs.dependency), response=str(inputs.response))
+        dependency = read_parquet_matrix(paths["dependency"])
+        response = read_parquet_matrix(paths["response"])
+        sources = dict(dependency=str(paths["dependency"]), response=str(paths["response"]))
         outputs, _ = assemble_outputs(expression, dependency, response, pair, sources)
     if split_path is None:
         split = pd.Series("train", index=outputs.index, name="split")
@@ -173,16 +176,27 @@ def outputs_from_slice(observed: pd.DataFrame, expression: pd.DataFrame, pair: d
     return outputs
 
 
-def rule_pair_inputs(smk: Any) -> tuple[dict[str, Any], PairData, list[str]]:
-    """The pair record, its data with the split, and its genes, from a per-pair rule's inputs.
+def read_pair_inputs(paths: Mapping[str, str | Path], pair_name: str,
+                     sections: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], PairData, list[str]]:
+    """The pair record, its data with the split, and its genes, for a per-pair rule.
 
-    The split is checked against what the rule's configuration sections run (``baselines``
-    cross-validation folds, ``tuning`` cross-validation folds, the ``model`` kinds).
+    Parameters
+    ----------
+    paths
+        ``pairs`` (the selected pairs table), ``split``, ``genes``, ``expression`` and ``outputs``
+        (the pair's slices; or ``dependency`` and ``response``, the cohort's matrices).
+    pair_name
+        The pair's name in the pairs table.
+    sections
+        The configuration sections the rule runs, any of ``model`` (its ``kinds``), ``baselines``
+        and ``tuning``: the split is checked against what they need
+        (:func:`forge.modelling.model.split_requirements`).
     """
-    pair = pair_record(smk.input.pairs, smk.wildcards.pair)
-    model = getattr(smk.params, "model", None) or {}
+    sections = sections or {}
+    pair = pair_record(paths["pairs"], pair_name)
+    model = sections.get("model") or {}
     multi_drug = "multi_drug" in (model.get("kinds") or [])
-    data = load_pair(smk.input, pair, smk.input.split, requirements=split_requirements(smk.params),
+    data = load_pair(paths, pair, paths["split"], requirements=split_requirements(dict(sections)),
                      multi_drug=multi_drug)
-    genes = pd.read_csv(smk.input.genes, sep="\t")["gene"].tolist()
+    genes = pd.read_csv(paths["genes"], sep="\t")["gene"].tolist()
     return pair, data, genes

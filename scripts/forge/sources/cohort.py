@@ -7,6 +7,7 @@ is listed in ``Cohort.dropped`` and every gene symbol that changed in ``Cohort.g
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -229,13 +230,13 @@ def map_matrix_symbols(
     return renamed, table
 
 
-def write_cohort(cohort: Cohort, outputs) -> None:
-    """Write every table of ``cohort`` to the matching named output (atomically)."""
-    write_parquet_matrix(cohort.counts, outputs.counts)
-    write_parquet_matrix(cohort.dependency, outputs.dependency)
-    write_parquet_matrix(cohort.response, outputs.response)
-    write_tsv(cohort.drug_targets, outputs.drug_targets)
-    write_tsv(cohort.samples, outputs.samples)
-    write_tsv(cohort.id_mapping, outputs.id_mapping)
-    write_tsv(cohort.dropped, outputs.dropped)
-    write_tsv(cohort.gene_mapping, outputs.gene_mapping)
+def write_cohort(cohort: Cohort, paths: Mapping[str, str | Path]) -> None:
+    """Write every table of ``cohort`` to its path in ``paths`` (keys as :class:`Cohort`'s fields; atomically)."""
+    write_parquet_matrix(cohort.counts, paths["counts"])
+    write_parquet_matrix(cohort.dependency, paths["dependency"])
+    write_parquet_matrix(cohort.response, paths["response"])
+    write_tsv(cohort.drug_targets, paths["drug_targets"])
+    write_tsv(cohort.samples, paths["samples"])
+    write_tsv(cohort.id_mapping, paths["id_mapping"])
+    write_tsv(cohort.dropped, paths["dropped"])
+    write_tsv(cohort.gene_mapping, paths["gene_mapping"])

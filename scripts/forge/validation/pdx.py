@@ -15,7 +15,8 @@ pair's model genes and training z-scoring. Tests, for every score variant:
 from __future__ import annotations
 
 import pandas as pd
-from scipy import stats
+# heavy packages (scipy.stats, scipy.interpolate, statsmodels, scikit-learn) are imported in the functions that
+# use them: a job importing this module for something else does not pay their start-up (tests/test_imports.py)
 
 from forge.modelling.interpretation import group_labels
 from forge.modelling.transfer import TRAINING_RAW, Recipe
@@ -100,6 +101,8 @@ def sensitivity_scores(scorer: PairScorer, settings_expression: pd.DataFrame, re
     ``settings_expression`` has columns ``fragments``, ``read_length``, ``Model`` and one per gene
     (NaN where a setting's filter removed the gene).
     """
+    from scipy import stats
+
     window = [c for c in response.columns if c.startswith(WINDOW_COLUMN_PREFIX)][0]
     outcome = response.set_index("Model")[window]
     rows, reference = [], None

@@ -24,7 +24,8 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+# heavy packages (scipy.stats, scipy.interpolate, statsmodels, scikit-learn) are imported in the functions that
+# use them: a job importing this module for something else does not pay their start-up (tests/test_imports.py)
 
 from forge.io import InputFormatError
 from forge.modelling.transfer import Recipe, benefit_score_of, platform_shift, transfer_score
@@ -110,6 +111,8 @@ def gene_dropout(models, cohort_genes: pd.Index, recipes: list[Recipe]) -> pd.Da
     pair's test lines computed with every model gene and computed without exactly the genes the cohort
     lacks (scored as the cohort is: those genes dropped).
     """
+    from scipy import stats
+
     test = models.test_expression
     rows = []
     for recipe in recipes:
@@ -147,6 +150,8 @@ def gene_weight_tables(models, cohort_genes: pd.Index, min_group: int = 3) -> tu
         (Supp. Fig. 7c: do the missing genes carry larger weights?); per pair of k, Pearson r of the
         reported replicates' weights and of the replicate means (Supp. Fig. 7d).
     """
+    from scipy import stats
+
     frames, rows = [], []
     for k, scorers in models.by_k.items():
         stack = np.array([s.model.benefit_weights() for s in scorers])

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
+# heavy packages (scipy.stats, scipy.interpolate, statsmodels, scikit-learn) are imported in the functions that
+# use them: a job importing this module for something else does not pay their start-up (tests/test_imports.py)
 
 from forge.analysis.enrichment import run_enrichment
 from forge.io import InputFormatError, read_parquet_matrix
@@ -247,6 +248,8 @@ def summarise(tests: list[tuple[str, str, pd.DataFrame]], robustness_summary: pd
     The robustness summary rows (:func:`forge.validation.robustness.summarise_robustness`) are appended
     below with ``claim`` saying they are not additional claims; they take no part in the adjustment.
     """
+    from statsmodels.stats.multitest import multipletests
+
     parts = []
     for cohort, pair, table in tests:
         part = table.copy()

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.stats.contingency import association
+# heavy packages (scipy.stats, scipy.interpolate, statsmodels, scikit-learn) are imported in the functions that
+# use them: a job importing this module for something else does not pay their start-up (tests/test_imports.py)
 
 from forge.modelling.interpretation import mann_whitney_statistics
 
@@ -60,6 +60,9 @@ def contingency_tests(groups: pd.Series, classes: pd.Series, seed: int, *, n_res
     enumeration for 2 × 2); it is the one to read when expected counts are small (they are with
     ~25 PDX models), and the row says how many expected counts are below 5.
     """
+    from scipy import stats
+    from scipy.stats.contingency import association
+
     frame = pd.DataFrame({"group": groups, "class": classes}).dropna()
     table = pd.crosstab(frame["group"], frame["class"])
     base = dict(fields, n_higher=int(table.to_numpy().sum()), effect_name="cramers_v")
@@ -98,6 +101,8 @@ def dose_trend(strength: pd.DataFrame) -> dict:
     ``strength`` is cell lines × doses (columns in increasing dose). Lines missing a dose are left
     out. The effect size is the mean Spearman correlation of strength with dose within lines.
     """
+    from scipy import stats
+
     complete = strength.dropna()
     base = dict(test="page_trend", variable="response_strength", alternative="increasing with dose",
                 expected="higher at higher doses", n_higher=len(complete), effect_name="mean_within_line_spearman")
@@ -117,6 +122,8 @@ def score_composition(predicted_dependency: pd.Series, predicted_ic50: pd.Series
     The shares are Cov(D̂, S)/Var(S) and Cov(−Î, S)/Var(S) (they add up to 1); Spearman(S, −Î)
     near 1 means the score ranks samples as the negated IC50 prediction alone.
     """
+    from scipy import stats
+
     d = predicted_dependency.to_numpy(dtype=float)
     i = predicted_ic50.to_numpy(dtype=float)
     s = d - i
