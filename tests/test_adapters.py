@@ -22,7 +22,7 @@ from scipy import stats
 from conftest import REPO
 
 SCRIPTS = REPO / "workflow" / "scripts"
-ADAPTERS = sorted(p for p in SCRIPTS.glob("*.py") if not p.name.startswith("download_"))
+ADAPTERS = sorted(SCRIPTS.glob("*.py"))
 GUARD = 'if __name__ == "__main__":\n    main(snakemake_job())'
 ENV = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "scripts"), os.environ.get("PYTHONPATH", "")]))
 

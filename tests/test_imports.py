@@ -21,7 +21,7 @@ import pytest
 from conftest import REPO
 
 SCRIPTS = REPO / "workflow" / "scripts"
-ADAPTERS = sorted(p for p in SCRIPTS.glob("*.py") if not p.name.startswith("download_"))
+ADAPTERS = sorted(SCRIPTS.glob("*.py"))
 
 # seconds-long imports (issue 28's measurements), or compilers (numba)
 HEAVY = ("sklearn", "gseapy", "pydeseq2", "matplotlib", "numba", "umap", "scanpy", "anndata", "statsmodels",

@@ -7,7 +7,7 @@ Rate limit, retries and offline/cache_only come from config["download"].
 
 import forge.sources.download as dl
 from forge.io import atomic_write
-from forge.rules import setup_rule_logging
+from forge.rules import setup_rule_logging, snakemake_job
 
 
 def main(smk) -> None:
@@ -46,4 +46,4 @@ def main(smk) -> None:
 
 
 if __name__ == "__main__":
-    main(snakemake)  # noqa: F821
+    main(snakemake_job())

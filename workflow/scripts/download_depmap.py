@@ -5,7 +5,7 @@ article). Output: output[0]. Log: log[0]. Download settings come from config["do
 """
 
 import forge.sources.download as dl
-from forge.rules import setup_rule_logging
+from forge.rules import setup_rule_logging, snakemake_job
 
 
 def main(smk) -> None:
@@ -30,4 +30,4 @@ def main(smk) -> None:
 
 
 if __name__ == "__main__":
-    main(snakemake)  # noqa: F821
+    main(snakemake_job())

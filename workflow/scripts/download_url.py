@@ -8,7 +8,7 @@ config["download"].
 """
 
 import forge.sources.download as dl
-from forge.rules import setup_rule_logging
+from forge.rules import setup_rule_logging, snakemake_job
 
 
 def main(smk) -> None:
@@ -28,4 +28,4 @@ def main(smk) -> None:
 
 
 if __name__ == "__main__":
-    main(snakemake)  # noqa: F821
+    main(snakemake_job())
