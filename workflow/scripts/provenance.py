@@ -2,7 +2,7 @@
 
 import yaml
 
-from forge.figures.report import input_checksums, versions
+from forge.provenance import input_checksums, versions
 from forge.io import atomic_write, write_tsv
 from forge.rules import setup_rule_logging, snakemake_job
 

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from forge.figures.report import who_benefits
+from forge.modelling.interpretation import who_benefits
 from forge.io import write_tsv
 from forge.rules import setup_rule_logging, snakemake_job
 

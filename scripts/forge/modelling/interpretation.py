@@ -143,3 +143,21 @@ def group_tests(table: pd.DataFrame, dependency: str, ic50: str) -> pd.DataFrame
         columns=["grouping", "higher_group", "lower_group", "output", "alternative", "n_higher", "n_lower",
                  "median_higher", "median_lower", "U", "p_value", "rank_biserial"],
     )
+
+
+def who_benefits(scores: pd.DataFrame, samples: pd.DataFrame) -> pd.DataFrame:
+    """Every scored sample, best Benefit Score first, with cell-line name, lineage and replicate spread.
+
+    ``scores`` is the pair's benefit_scores table, ``samples`` the cohort's samples table (ModelID,
+    CellLineName, OncotreeLineage, OncotreePrimaryDisease). Ties keep ModelID order.
+    """
+    names = samples.set_index("ModelID")
+    table = scores.sort_values(["benefit_score", "sample"], ascending=[False, True], kind="mergesort").copy()
+    table.insert(0, "rank", range(1, len(table) + 1))
+    for column in ("CellLineName", "OncotreePrimaryDisease"):
+        if column in names.columns:
+            table.insert(2, column, names[column].reindex(table["sample"]).to_numpy())
+    keep = ["rank", "sample", "CellLineName", "OncotreePrimaryDisease", "lineage", "benefit_score",
+            "benefit_score_replicate_mean", "benefit_score_replicate_sd", "split", "median_group", "quartile"]
+    keep += [c for c in table.columns if c.startswith(("predicted_", "observed_"))]
+    return table[[c for c in keep if c in table.columns]].reset_index(drop=True)
