@@ -135,6 +135,5 @@ rule embedding_umap:
         runtime=minutes(20),
     params:
         umap=ANALYSIS["umap"],
-        numba_cache="resources/numba_cache",
     script:
         "../scripts/embedding_umap.py"

@@ -15,7 +15,7 @@ parts = []
 for path in smk.input.embeddings:
     table = read_tsv_indexed(path, "sample")
     coordinates = umap_coordinates(table[latent_columns(table)], settings["seed"], settings["n_neighbors"],
-                                   settings["min_dist"], numba_cache=smk.params.numba_cache)
+                                   settings["min_dist"], numba_cache=True)
     part = table[["split", "lineage", "benefit_score", "observed_dependency", "observed_ic50"]].join(coordinates)
     part.insert(0, "pair", Path(path).parent.name)
     parts.append(part.reset_index())

@@ -21,6 +21,7 @@ import os
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -95,45 +96,72 @@ def latent_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c.startswith("Z") or (c.startswith("r") and "_Z" in c)]
 
 
+def _with_cache(decorator: Any) -> Any:
+    """``decorator`` (numba.njit or numba.jit) with ``cache=True`` unless the call says otherwise.
+
+    Where numba finds no writable cache location it refuses ``cache=True`` (RuntimeError); the
+    function is then compiled as its package declared it.
+    """
+    from numba.core.dispatcher import Dispatcher
+
+    def cached(*args: Any, **kwargs: Any) -> Any:
+        if "cache" in kwargs:
+            return decorator(*args, **kwargs)
+        try:
+            made = decorator(*args, cache=True, **kwargs)
+        except RuntimeError:  # numba.njit(function, ...): no cache location
+            return decorator(*args, **kwargs)
+        if isinstance(made, Dispatcher):
+            return made
+
+        def apply(function: Any) -> Any:
+            try:
+                return made(function)
+            except RuntimeError:
+                return decorator(*args, **kwargs)(function)
+
+        return apply
+
+    return cached
+
+
 @contextlib.contextmanager
 def _numba_cache_by_default():
     """numba.njit and numba.jit with ``cache=True`` unless the decorator says otherwise."""
     import numba
 
     njit, jit = numba.njit, numba.jit
-
-    def cached_njit(*args, **kwargs):
-        kwargs.setdefault("cache", True)
-        return njit(*args, **kwargs)
-
-    def cached_jit(*args, **kwargs):
-        kwargs.setdefault("cache", True)
-        return jit(*args, **kwargs)
-
-    numba.njit, numba.jit = cached_njit, cached_jit
+    numba.njit, numba.jit = _with_cache(njit), _with_cache(jit)
     try:
         yield
     finally:
         numba.njit, numba.jit = njit, jit
 
 
-def import_umap(numba_cache: str | Path | None = None) -> ModuleType:
-    """umap-learn, with its numba functions compiled once and then read from an on-disk cache.
+def import_umap(numba_cache: bool | str | Path = False) -> ModuleType:
+    """umap-learn, with its numba functions compiled once and then read from numba's on-disk cache.
 
     umap-learn 0.5 declares its numba functions without ``cache=True``, so every process compiles
     them again on its first UMAP (about 15 s of CPU, against about 2 s for the UMAP of a demo pair).
-    When this function makes the first import of umap, its decorators get ``cache=True`` (numba
-    stores the same machine code it would compile; the coordinates are byte-identical) and numba's
-    cache directory is ``numba_cache`` unless the environment sets ``NUMBA_CACHE_DIR`` already.
-    numba checks each cached function against its source file, so a new umap-learn compiles afresh.
-    Functions umap-learn compiles at run time (custom metrics) are not cached. Without
-    ``numba_cache``, or when umap is imported already, this is a plain ``import umap``.
+    When this function makes the first import of umap and ``numba_cache`` is not False, umap's
+    decorators get ``cache=True`` (numba stores the machine code it compiles and reads it back;
+    the coordinates are byte-identical). ``numba_cache``:
+
+    * True: numba's own cache location, where pynndescent (which umap imports) caches its
+      functions already: ``__pycache__`` next to the package, else the user's cache directory
+      (``~/.cache/numba``), else no caching; ``NUMBA_CACHE_DIR`` overrides it.
+    * a directory: that one, unless the environment sets ``NUMBA_CACHE_DIR``. A new directory
+      also compiles pynndescent's functions once more (measured: 26 s of CPU on the first run).
+
+    numba checks each cached function against its source file, so a new umap-learn compiles
+    afresh. Functions umap-learn compiles at run time (custom metrics) are not cached. With False,
+    or when umap is imported already, this is a plain ``import umap``.
     """
-    if numba_cache is None or "umap" in sys.modules:
+    if numba_cache is False or "umap" in sys.modules:
         import umap
 
         return umap
-    if not os.environ.get("NUMBA_CACHE_DIR"):
+    if numba_cache is not True and not os.environ.get("NUMBA_CACHE_DIR"):
         Path(numba_cache).mkdir(parents=True, exist_ok=True)
         os.environ["NUMBA_CACHE_DIR"] = str(Path(numba_cache).resolve())
         from numba.core import config
@@ -145,11 +173,11 @@ def import_umap(numba_cache: str | Path | None = None) -> ModuleType:
 
 
 def umap_coordinates(Z: pd.DataFrame, seed: int, n_neighbors: int = 15, min_dist: float = 0.1,
-                     numba_cache: str | Path | None = None) -> pd.DataFrame:
+                     numba_cache: bool | str | Path = False) -> pd.DataFrame:
     """2-D UMAP of one pair's embedding (columns umap_1, umap_2), seeded and single-threaded.
 
     With ``random_state`` set umap-learn runs one thread, so the coordinates are reproducible.
-    ``numba_cache``: directory of numba's compiled functions (:func:`import_umap`).
+    ``numba_cache``: where umap-learn's compiled functions are cached (:func:`import_umap`).
     """
     umap = import_umap(numba_cache)
 
