@@ -509,3 +509,78 @@ def test_fig3f_shows_only_tested_terms() -> None:
     assert set(table["status"]) == {"tested", "not tested", "no overlap"}
     shown = enrichment_terms(table)
     assert len(shown) == 1 and shown["term"].tolist() == ["A"]
+
+
+UMAP_IN_A_PROCESS = """
+import sys
+import numpy as np
+import pandas as pd
+from forge.analysis.embedding import umap_coordinates
+Z = pd.read_csv(sys.argv[1], sep="\\t", index_col=0)
+cache = {"plain": False, "default": True}.get(sys.argv[3], sys.argv[3])
+coordinates = umap_coordinates(Z, 7, n_neighbors=10, numba_cache=cache)
+np.save(sys.argv[2], coordinates.to_numpy())
+import umap.layouts
+stats = umap.layouts._nb_optimize_layout_euclidean_single_epoch.stats
+print(int(stats.cache_path is not None), sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))
+"""
+
+
+def test_umap_with_cached_numba_functions_gives_the_same_coordinates(tmp_path: Path) -> None:
+    """umap-learn's numba functions, cached by import_umap: compiled and stored by the first
+    process (numba's location, here NUMBA_CACHE_DIR), read by the next (the same directory given
+    as numba_cache), according to numba's cache statistics of umap's layout optimiser; the
+    coordinates byte-identical to a plain import of umap that compiles them."""
+    import os
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(11)
+    Z = pd.DataFrame(rng.normal(size=(60, 5)), index=[f"s{i}" for i in range(60)])
+    Z.to_csv(tmp_path / "z.tsv", sep="\t")
+    env = {key: value for key, value in os.environ.items() if key != "NUMBA_CACHE_DIR"}
+    cache = tmp_path / "numba_cache"
+
+    def run(name: str, mode: str, **extra_env: str) -> tuple[np.ndarray, list[int]]:
+        proc = subprocess.run([sys.executable, "-c", UMAP_IN_A_PROCESS, str(tmp_path / "z.tsv"),
+                               str(tmp_path / f"{name}.npy"), mode],
+                              capture_output=True, text=True, env=dict(env, **extra_env), timeout=900)
+        assert proc.returncode == 0, proc.stderr
+        return np.load(tmp_path / f"{name}.npy"), [int(n) for n in proc.stdout.split()]
+
+    plain, plain_stats = run("plain", "plain")
+    first, first_stats = run("first", "default", NUMBA_CACHE_DIR=str(cache))
+    second, second_stats = run("second", str(cache))
+    assert plain_stats[:2] == [0, 0]  # a plain import: no cache
+    assert first_stats[:2] == [1, 0] and first_stats[2] >= 1  # compiled and stored
+    assert second_stats[:2] == [1, 1] and second_stats[2] == 0  # read from the cache
+    assert any(cache.rglob("layouts*.nbi"))
+    assert plain.tobytes() == first.tobytes() == second.tobytes()
+
+
+def test_numba_decorators_fall_back_to_no_cache_where_numba_cannot_cache() -> None:
+    """cache=True is added unless given; where numba refuses it (RuntimeError: no cache location),
+    the function is decorated as declared, in both decorator forms."""
+    calls = []
+
+    def decorator(*args, cache=False, **kwargs):
+        calls.append(cache)
+        if args and callable(args[0]):
+            if cache:
+                raise RuntimeError("cannot cache function: no locator available")
+            return ("compiled", args[0], kwargs)
+
+        def apply(function):
+            if cache:
+                raise RuntimeError("cannot cache function: no locator available")
+            return ("compiled", function, kwargs)
+        return apply
+
+    def function():
+        return None
+
+    cached = embedding._with_cache(decorator)
+    assert cached(function, fastmath=True) == ("compiled", function, {"fastmath": True})
+    assert cached(fastmath=True)(function) == ("compiled", function, {"fastmath": True})
+    assert calls == [True, False, True, False]
+    assert cached(function, cache=False) == ("compiled", function, {}) and calls[-1] is False

@@ -387,14 +387,14 @@ def deseq2_fixture(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     return counts, metadata
 
 
-def run_deseq2(name: str, fit_type: str = "parametric") -> pd.DataFrame:
+def run_deseq2(name: str, fit_type: str = "parametric", n_cpus: int = 1) -> pd.DataFrame:
     from forge.validation import tahoe as vtahoe
 
     counts, metadata = deseq2_fixture(name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydeseq2's optimisers warn on low-count genes
         results, _ = vtahoe.deseq2(counts, metadata, "~concentration + group", ["group", "high", "low"], alpha=0.1,
-                                   fit_type=fit_type)
+                                   fit_type=fit_type, n_cpus=n_cpus)
     return results
 
 
@@ -471,3 +471,11 @@ def test_deseq2_falls_back_to_the_mean_trend_where_r_falls_back_to_local(caplog:
 def test_deseq2_refuses_an_unknown_fit_type() -> None:
     with pytest.raises(ValueError, match="validation.tahoe.de.fit_type: 'local'; expected parametric or mean"):
         run_deseq2("deseq2", fit_type="local")
+
+
+def test_deseq2_in_one_process_equals_pydeseq2_worker_processes() -> None:
+    """The per-gene fits in the job's process (n_cpus = 1, the workflow's) give the numbers of
+    pydeseq2's joblib workers (two, as its default gives on two cores; 200 genes = two batches)."""
+    in_process = run_deseq2("deseq2", n_cpus=1)
+    workers = run_deseq2("deseq2", n_cpus=2)
+    pd.testing.assert_frame_equal(in_process, workers, check_exact=True)

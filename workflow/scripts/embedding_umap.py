@@ -16,7 +16,7 @@ def main(smk) -> None:
     for path in smk.input.embeddings:
         table = read_tsv_indexed(path, "sample")
         coordinates = umap_coordinates(table[latent_columns(table)], settings["seed"], settings["n_neighbors"],
-                                       settings["min_dist"])
+                                       settings["min_dist"], numba_cache=True)
         part = table[["split", "lineage", "benefit_score", "observed_dependency", "observed_ic50"]].join(coordinates)
         part.insert(0, "pair", Path(path).parent.name)
         parts.append(part.reset_index())

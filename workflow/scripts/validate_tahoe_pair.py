@@ -17,7 +17,7 @@ def main(smk) -> None:
     tables = validate_tahoe(
         models, read_parquet_matrix(smk.input.dmso), read_parquet_matrix(smk.input.treated),
         read_parquet_matrix(smk.input.counts), samples, smk.params.settings, smk.params.control,
-        read_libraries(list(smk.input.libraries)), smk.params.enrichment,
+        read_libraries(list(smk.input.libraries)), smk.params.enrichment, n_cpus=smk.threads,
     )
     for name, table in tables.items():
         write_tsv(table, smk.output[name])

@@ -351,7 +351,8 @@ class ForgeModel:
         if expression.columns.duplicated().any():
             dup = expression.columns[expression.columns.duplicated()].tolist()[:5]
             raise InputFormatError(f"expression has duplicated gene columns, e.g. {dup}")
-        non_numeric = [c for c in expression.columns if not pd.api.types.is_numeric_dtype(expression[c])]
+        # from the dtypes: expression[c] would build a Series per gene column
+        non_numeric = [c for c, dtype in expression.dtypes.items() if not pd.api.types.is_numeric_dtype(dtype)]
         if non_numeric:
             raise InputFormatError(
                 f"expression has non-numeric values in gene column(s) {non_numeric[:5]}; "

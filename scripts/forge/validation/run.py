@@ -109,12 +109,13 @@ def tag(table: pd.DataFrame, recipe: Recipe, **extra) -> pd.DataFrame:
 
 def validate_tahoe(models: PairModels, dmso: pd.DataFrame, treated: pd.DataFrame, counts: pd.DataFrame,
                    samples: pd.DataFrame, settings: dict, control: str, libraries: dict | None,
-                   enrichment_settings: dict | None) -> dict[str, pd.DataFrame]:
+                   enrichment_settings: dict | None, n_cpus: int = 1) -> dict[str, pd.DataFrame]:
     """Scores, response strength, tests, DESeq2 and its enrichment for one pair (``validation.tahoe``).
 
     Scores and tests are written for every recipe of ``settings["recipes"]`` (the primary one first);
     DESeq2 and its enrichment use the reported model under the primary recipe. The robustness tables
-    repeat the score-group tests for every validated k × replicate × recipe.
+    repeat the score-group tests for every validated k × replicate × recipe. ``n_cpus``: processes
+    of the DESeq2 fits (the job's threads; :func:`forge.validation.tahoe.deseq2`).
     """
     recipes = recipes_of(settings)
     scorer = models.reported
@@ -144,7 +145,8 @@ def validate_tahoe(models: PairModels, dmso: pd.DataFrame, treated: pd.DataFrame
         return tables
     all_scores = pd.concat(score_tables, ignore_index=True)
     primary = score_tables[0].drop(columns=["scaling", "weights"])
-    de, de_summary = vtahoe.tahoe_de(counts, samples, primary, strength, control, settings["de"])
+    de, de_summary = vtahoe.tahoe_de(counts, samples, primary, strength, control, settings["de"],
+                                       n_cpus=n_cpus)
     de_summary = pd.DataFrame([dict(de_summary, scaling=score_tables[0]["scaling"].iloc[0],
                                     weights=score_tables[0]["weights"].iloc[0])])
     enrichment = pd.DataFrame()

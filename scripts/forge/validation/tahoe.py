@@ -213,7 +213,8 @@ def parametric_dispersion_trend(means: np.ndarray, dispersions: np.ndarray) -> t
 
 
 def deseq2(counts: pd.DataFrame, metadata: pd.DataFrame, design: str, contrast: list[str], alpha: float,
-           independent_filter: bool = True, fit_type: str = "parametric") -> tuple[pd.DataFrame, np.ndarray]:
+           independent_filter: bool = True, fit_type: str = "parametric",
+           n_cpus: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
     """pydeseq2 Wald test with R's poscounts size factors and R's dispersion trend; returns the
     results table and the size factors.
 
@@ -231,6 +232,12 @@ def deseq2(counts: pd.DataFrame, metadata: pd.DataFrame, design: str, contrast: 
     The column ``dispersion_fit`` of the results records the trend used (and why). Differences
     from R DESeq2 that remain (optimisers; local against mean trend; measured on
     tests/fixtures/deseq2 and tests/fixtures/deseq2_local and documented in the README) are listed there.
+
+    ``n_cpus`` is the number of processes of pydeseq2's per-gene fits. pydeseq2's default (None)
+    starts a joblib (loky) worker per CPU, each importing numpy, scipy and pydeseq2 and receiving
+    the data by pickling, and polls them: on the Tahoe plates that cost most of a
+    ``validate_tahoe_pair`` job and gave the same numbers as fitting the genes in this process
+    (n_cpus = 1, joblib runs them sequentially without a worker). Pass the job's threads.
     """
     from pydeseq2.dds import DeseqDataSet
     from pydeseq2.ds import DeseqStats
@@ -238,7 +245,7 @@ def deseq2(counts: pd.DataFrame, metadata: pd.DataFrame, design: str, contrast: 
     if fit_type not in ("parametric", "mean"):
         raise ValueError(f"validation.tahoe.de.fit_type: {fit_type!r}; expected parametric or mean")
     dds = DeseqDataSet(counts=counts.astype(int), metadata=metadata, design=design, fit_type=fit_type,
-                       refit_cooks=True, quiet=True)
+                       refit_cooks=True, quiet=True, n_cpus=n_cpus)
     factors = deseq2_poscounts_size_factors(counts)
     # pydeseq2's deseq2() always refits size factors; run its steps with R's poscounts factors
     dds.obs["size_factors"] = factors
@@ -275,7 +282,7 @@ def deseq2(counts: pd.DataFrame, metadata: pd.DataFrame, design: str, contrast: 
     if dds.refit_cooks:
         dds.refit()
     stats = DeseqStats(dds, contrast=contrast, alpha=alpha, cooks_filter=True, independent_filter=independent_filter,
-                       quiet=True)
+                       quiet=True, n_cpus=n_cpus)
     stats.summary()
     results = stats.results_df.copy()
     results.index.name = "gene"
@@ -284,13 +291,14 @@ def deseq2(counts: pd.DataFrame, metadata: pd.DataFrame, design: str, contrast: 
 
 
 def tahoe_de(counts: pd.DataFrame, samples: pd.DataFrame, scores: pd.DataFrame, strength: pd.DataFrame,
-             control: str, settings: dict, variant: str = "forge") -> tuple[pd.DataFrame, dict]:
+             control: str, settings: dict, variant: str = "forge", n_cpus: int = 1) -> tuple[pd.DataFrame, dict]:
     """DESeq2 of DMSO pseudo-bulk counts, high vs low score (median split of all scored lines).
 
     ``settings``: ``lines`` ("strongest" = the ``n_lines`` lines with the largest mean response
     strength, the paper's eight; "all"), ``n_lines``, ``alpha``, ``log2fc``, ``adj_p``. Returns the
     results table (every gene: baseMean, log2FoldChange, lfcSE, stat, pvalue, padj, significant,
     direction) and one summary row; a design that cannot be fitted gives an empty table and the reason.
+    ``n_cpus``: processes of the DESeq2 fits (:func:`deseq2`).
     """
     table = samples.set_index("sample")
     groups = scores.set_index("cell_line")[f"{variant}_group"]
@@ -321,7 +329,7 @@ def tahoe_de(counts: pd.DataFrame, samples: pd.DataFrame, scores: pd.DataFrame, 
     selected = counts.loc[chosen.index]
     selected = selected.loc[:, selected.sum(axis=0) > 0]
     results, _ = deseq2(selected, metadata, design, ["group", "high", "low"], alpha=settings["alpha"],
-                        fit_type=settings.get("fit_type", "parametric"))
+                        fit_type=settings.get("fit_type", "parametric"), n_cpus=n_cpus)
     significant = (results["padj"] < settings["adj_p"]) & (results["log2FoldChange"].abs() > settings["log2fc"])
     results["significant"] = significant.fillna(False).astype(bool)
     results["direction"] = np.where(results["significant"], np.where(results["log2FoldChange"] > 0, "up", "down"), "none")
