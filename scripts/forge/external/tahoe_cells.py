@@ -358,8 +358,14 @@ def embed_cells(counts: sparse.csr_matrix, cells: pd.DataFrame, genes: Sequence[
     """
     import anndata as ad
     import numba
-    import scanpy as sc
     from threadpoolctl import threadpool_limits
+
+    from forge.analysis.embedding import import_umap
+
+    # umap-learn's numba functions from numba's on-disk cache instead of compiled in every job
+    # (before scanpy imports umap; the coordinates are the same)
+    import_umap(numba_cache=True)
+    import scanpy as sc
 
     n_cells, n_genes = counts.shape
     obs = cells.set_index("cell_id", drop=True)
