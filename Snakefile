@@ -27,4 +27,5 @@ include: "workflow/rules/figures.smk"
 rule all:
     default_target: True
     input:
+        stage_outputs(),
         all_outputs,

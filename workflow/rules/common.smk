@@ -160,6 +160,8 @@ PAIR_SLICES = dict(
 # The processed cohort (written by build_cohort and voom_expression, or by import_prepared with
 # data.source = prepared), read by the later stages.
 COHORT_FILES = dict(
+    # raw counts (build_cohort; not with data.source = prepared)
+    counts=f"{PROCESSED}/counts.parquet",
     expression=f"{PROCESSED}/expression.parquet",
     dependency=f"{PROCESSED}/dependency.parquet",
     response=f"{PROCESSED}/response.parquet",
@@ -367,7 +369,8 @@ def provenance_inputs(wildcards):
 
 def stage_outputs():
     """The outputs of the stages that are not per pair: downloads (data.source = download), the
-    Tahoe-100M pseudo-bulk, the PDX tables."""
+    Tahoe-100M pseudo-bulk, the PDX tables. Known at parse time (no checkpoint), so rule all lists
+    them directly and they are planned from the start."""
     outputs = []
     if config["data"]["source"] == "download":
         outputs += rules.download_all.input
@@ -379,10 +382,10 @@ def stage_outputs():
 
 
 def all_outputs(wildcards):
-    """Default target: comparison across pairs, per-pair outputs, cohort scores, stages."""
+    """Default target once the pairs are known (the stages' outputs are in rule all beside it):
+    comparison across pairs, per-pair outputs, cohort scores, validation, figures, report."""
     compared = rules.compare_pairs.output
     outputs = [compared.metrics, compared.comparison, compared.concordance_test]
-    outputs += stage_outputs()
     if config["stages"]["tahoe"] or config["stages"]["pdx"]:
         outputs.append(rules.summarise_validation.output.summary)
     pairs = selected_pairs()

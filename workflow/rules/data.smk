@@ -52,7 +52,7 @@ else:
         input:
             unpack(cohort_raw_inputs),
         output:
-            counts=f"{PROCESSED}/counts.parquet",
+            counts=COHORT_FILES["counts"],
             dependency=COHORT_FILES["dependency"],
             response=COHORT_FILES["response"],
             drug_targets=COHORT_FILES["drug_targets"],

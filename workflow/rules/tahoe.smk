@@ -42,7 +42,7 @@ rule tahoe_combine:
             for kind, path in rules.tahoe_pseudobulk_plate.output.items()
         },
         **(
-            dict(reference=rules.build_cohort.output.counts)
+            dict(reference=COHORT_FILES["counts"])
             if TAHOE["gene_reference"] == "cohort"
             else {}
         ),
