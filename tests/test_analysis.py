@@ -173,6 +173,18 @@ def test_ward_linkage_heights_equal_r_hclust(cutree_fixture) -> None:
     np.testing.assert_allclose(clustering.ward_linkage(Z.to_numpy())[:, 2], heights, rtol=1e-12)
 
 
+def test_ward_linkage_from_given_distances_is_scipys_tree_bit_for_bit() -> None:
+    """cut_tree_hybrid computes pdist once and gives it to the linkage: the same tree, to the bit,
+    as SciPy's own linkage of the observations (which computes those distances itself)."""
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import pdist
+
+    Z = np.random.default_rng(np.random.SeedSequence(11)).normal(size=(300, 12))
+    reference = linkage(Z, method="ward", metric="euclidean")
+    assert clustering.ward_linkage(Z, pdist(Z)).tobytes() == reference.tobytes()
+    assert clustering.ward_linkage(Z).tobytes() == reference.tobytes()
+
+
 @pytest.mark.parametrize("pam_stage,column", [(True, "label_pam"), (False, "label_nopam")])
 def test_cutree_hybrid_equals_r(cutree_fixture, pam_stage: bool, column: str) -> None:
     Z, labels, _ = cutree_fixture

@@ -48,3 +48,29 @@ def test_every_job_holds_blas_to_its_declared_threads(tmp_path: Path) -> None:
     blas = [p for p in pools if p[0] in ("openblas", "mkl", "blis")]
     assert len(blas) >= 2  # numpy's and scipy's
     assert {threads for _, _, threads in blas} == {1}, pools
+
+
+def test_every_job_logs_its_start_up_cost(tmp_path: Path) -> None:
+    """The first log line says what the job cost before its work (the paper-scale benchmark sums it):
+    CPU seconds so far, and the wall time since the process began, which includes a planted sleep."""
+    import re
+
+    from forge.rules import STARTUP_MESSAGE
+
+    log_file = tmp_path / "rule.log"
+    code = (
+        "import time, types\n"
+        "time.sleep(0.6)\n"  # wall time, not CPU
+        "from forge.rules import setup_rule_logging\n"
+        f"smk = types.SimpleNamespace(log=[{str(log_file)!r}], threads=1)\n"
+        "setup_rule_logging(smk, 'demo_rule')\n"
+    )
+    started = __import__("time").monotonic()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    elapsed = __import__("time").monotonic() - started
+    pattern = re.escape(STARTUP_MESSAGE).replace(re.escape("%.3f"), r"([0-9.]+)")
+    match = re.search(pattern, log_file.read_text())
+    assert match, log_file.read_text()
+    cpu, age = float(match.group(1)), float(match.group(2))
+    assert 0.6 <= age <= elapsed + 0.05  # the sleep counts, and no more than the whole run
+    assert 0 < cpu < age - 0.5  # the sleep is not CPU

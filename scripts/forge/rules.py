@@ -27,9 +27,11 @@ import ast
 import importlib
 import json
 import logging
+import os
 import pickle
 import runpy
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -60,7 +62,34 @@ def setup_rule_logging(smk: Any, name: str) -> logging.Logger:
 
     sys.excepthook = log_uncaught
     limit_threads_to_rule(smk)
+    log_startup(log)
     return log
+
+
+#: The start-up line every job's log begins with (benchmarks/bench_paper_scale.py sums it).
+STARTUP_MESSAGE = "start-up before the rule's work: %.3f s CPU, %.3f s since the process started"
+
+
+def process_age_seconds() -> float | None:
+    """Seconds since this process started (Linux ``/proc``), or None where that is unknown."""
+    try:
+        with open("/proc/self/stat") as stat, open("/proc/uptime") as uptime:
+            # field 22 (starttime, clock ticks after boot); split after the command name, which may hold spaces
+            started_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+            return float(uptime.read().split()[0]) - started_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def log_startup(log: logging.Logger) -> None:
+    """Log what the job cost before its first line of work.
+
+    CPU seconds of the process so far (interpreter, Snakemake's preamble, which unpickles the job,
+    the adapter's imports and the thread limit) and the wall time since the process started
+    (``/proc``'s 10-ms clock ticks); the paper-scale benchmark sums these over all jobs.
+    """
+    age = process_age_seconds()
+    log.info(STARTUP_MESSAGE, time.process_time(), float("nan") if age is None else age)
 
 
 def limit_threads_to_rule(smk: Any) -> None:

@@ -36,11 +36,18 @@ def _cutree_hybrid():
     return cutreeHybrid
 
 
-def ward_linkage(Z: np.ndarray) -> np.ndarray:
-    """SciPy Ward linkage on Euclidean distances (the same merges and heights as R's ``ward.D2``)."""
-    from scipy.cluster.hierarchy import linkage
+def ward_linkage(Z: np.ndarray, distances: np.ndarray | None = None) -> np.ndarray:
+    """SciPy Ward linkage on Euclidean distances (the same merges and heights as R's ``ward.D2``).
 
-    return linkage(np.asarray(Z, dtype=np.float64), method="ward", metric="euclidean")
+    ``distances``: the condensed Euclidean distances of ``Z`` when the caller has them already
+    (``pdist(Z)``); SciPy computes exactly these from ``Z`` otherwise, so the tree is the same.
+    """
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import pdist
+
+    if distances is None:
+        distances = pdist(np.asarray(Z, dtype=np.float64), metric="euclidean")
+    return linkage(distances, method="ward")
 
 
 def cut_tree_hybrid(
@@ -61,9 +68,10 @@ def cut_tree_hybrid(
             "(analysis.clustering.min_cluster_size); at least twice that many are needed"
         )
     cutree = _cutree_hybrid()
+    distances = pdist(Z)  # once: the tree and the cut's PAM stage both use them
     with contextlib.redirect_stdout(io.StringIO()):  # the port prints progress whatever verbose says
-        result = cutree(ward_linkage(Z), pdist(Z), deepSplit=deep_split, minClusterSize=min_cluster_size,
-                        pamStage=pam_stage, verbose=0)
+        result = cutree(ward_linkage(Z, distances), distances, deepSplit=deep_split,
+                        minClusterSize=min_cluster_size, pamStage=pam_stage, verbose=0)
     return np.asarray(result["labels"], dtype=int)
 
 
