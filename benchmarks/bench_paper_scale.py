@@ -18,8 +18,12 @@ job processes, which also covers the rules without a benchmark directive), the n
 and per stage (data: import_prepared, expression_array; modelling: select/prepare/tune/train/baselines/evaluate
 and compare; analysis: embed/cluster/de/enrich/umap) the summed job time (benchmark s where
 the rule has one, else the job's span in the Snakemake log) and the stage's wall span (first
-job start to last job end, from the log's 1-second timestamps). Targets on 2 cores: <= 20
-minutes and <= 8 GB peak. The machine's load average is recorded during the run, and the jobs'
+job start to last job end, from the log's 1-second timestamps). Targets on 2 cores (issue 28):
+<= 8 minutes and <= 4 GB peak. It also prints the jobs' summed start-up (each job logs its CPU and
+wall seconds before its work, forge.rules.log_startup), the CPU of Snakemake's own process, and a
+lower bound from arithmetic alone: the solver's counted FLOPs (bench_solver.batched_epoch_flops
+over every tuning fit and trained model) at a one-thread DGEMM rate measured after the run, on
+every core. The machine's load average is recorded during the run, and the jobs'
 CPU seconds (benchmark cpu_time, else the sampler's): on a shared machine the wall times grow
 with the other work, and cpu_share_of_cores / wall_min_if_cpu_bound say by how much.
 

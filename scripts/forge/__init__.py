@@ -1,4 +1,4 @@
 """FORGE library."""
 
 #: The workflow's version (pyproject.toml reads it from here; CHANGELOG.md and CITATION.cff repeat it).
-__version__ = "0.4.0"
+__version__ = "0.4.1"

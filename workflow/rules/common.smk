@@ -382,8 +382,9 @@ def stage_outputs():
 
 
 def all_outputs(wildcards):
-    """Default target once the pairs are known (the stages' outputs are in rule all beside it):
-    comparison across pairs, per-pair outputs, cohort scores, validation, figures, report."""
+    """Default target once the pairs are known (the stages' outputs are its neighbours in the
+    default target's inputs): comparison across pairs, per-pair outputs, cohort scores,
+    validation, figures, report."""
     compared = rules.compare_pairs.output
     outputs = [compared.metrics, compared.comparison, compared.concordance_test]
     if config["stages"]["tahoe"] or config["stages"]["pdx"]:
