@@ -434,3 +434,17 @@ def test_registered_specs_read_only_their_cohort():
         assert spec.cohorts == (cohort,)
         files = [f for files in table_paths(spec, f"{cohort}__{PAIR}", [PAIR]).values() for f in files]
         assert not any(f"/{other}/" in f for f in files)
+
+
+def test_supp_weights_without_weight_tests_draws_and_says_so():
+    """gene_weights.tsv with rows but an empty weight_tests.tsv (no test could be made): both panels
+    are drawn and name the missing test; this raised KeyError 'test' before."""
+    rng = np.random.default_rng(np.random.SeedSequence(3))
+    genes = [f"G{i:03d}" for i in range(30)]
+    weights = pd.concat([pd.DataFrame({"gene": genes, "k": k, "reported_k": 30, "weight_rep00": rng.normal(size=30),
+                                       "present_in_cohort": [i % 5 != 0 for i in range(30)]}) for k in (30, 40)])
+    fig, status = draw("supp_weights", {"gene_weights": weights, "weight_tests": pd.DataFrame()}, f"pdx__{PAIR}")
+    assert status == {"c": "drawn", "d": "drawn"}
+    assert "test not in weight_tests.tsv" in texts(panel(fig, "c"))
+    assert "Pearson r not in weight_tests.tsv" in texts(panel(fig, "d"))
+    matplotlib.pyplot.close(fig)

@@ -180,7 +180,6 @@ def test_planted_module_genes_rank_top_of_total_influence(small_run: Path, pair:
 
 def test_cross_validation_lineage_split_and_cohort_scoring(tmp_path: Path) -> None:
     """The optional paths of the modelling stage, run by Snakemake on the demo."""
-
     workdir = copy_workflow(tmp_path / "wf")
     (workdir / "options.yaml").write_text(
         "stages: {tahoe: false, pdx: false, analysis: false, figures: false}\n"

@@ -153,7 +153,8 @@ def _missing_vs_present(ax, weights: pd.DataFrame, tests: pd.DataFrame, k: int) 
             ax.scatter(x + style.jitter(rng, len(values), 0.15), values, s=6, color=colour, alpha=0.7, linewidths=0)
     ax.set_xticks([0, 1], [f"{label} in cohort\n(n = {len(values)} genes)" for label, values, _ in groups])
     ax.set_ylabel(f"|Benefit-Score weight| of the gene (k = {k}, replicate 0)")
-    test = tests[(tests["test"].astype(str) == "mann_whitney_one_sided") & (tests["k_a"].astype(float) == k)]
+    test = (tests[(tests["test"].astype(str) == "mann_whitney_one_sided") & (tests["k_a"].astype(float) == k)]
+            if has_columns(tests, "test", "k_a", "status") else pd.DataFrame())  # no tests written: say so
     if len(test) and str(test["status"].iloc[0]) == "computed":
         note = f"one-sided MWU, missing > present: {style.format_p(float(test['p_value'].iloc[0]))}"
     elif len(test):
@@ -182,8 +183,9 @@ def _k_vs_k(ax, weights: pd.DataFrame, tests: pd.DataFrame) -> str:
     ax.plot([-lims, lims], [-lims, lims], color="#bfc9ca", lw=0.6, zorder=0)
     ax.set_xlabel(f"Benefit-Score weight, k = {a} (replicate 0)")
     ax.set_ylabel(f"Benefit-Score weight, k = {b} (replicate 0)")
-    test = tests[(tests["test"].astype(str) == "pearson") & (tests["variable"].astype(str) == "weight_rep00")
-                 & (tests["k_a"].astype(float) == a) & (tests["k_b"].astype(float) == b)]
+    test = (tests[(tests["test"].astype(str) == "pearson") & (tests["variable"].astype(str) == "weight_rep00")
+                  & (tests["k_a"].astype(float) == a) & (tests["k_b"].astype(float) == b)]
+            if has_columns(tests, "test", "variable", "k_a", "k_b") else pd.DataFrame())
     note = (f"Pearson r = {float(test['statistic'].iloc[0]):.2f}, {style.format_p(float(test['p_value'].iloc[0]))} "
             f"(n = {len(left)} genes; paper, k 30 vs 40: r = 0.74)" if len(test) else "Pearson r not in weight_tests.tsv")
     ax.set_title(style.wrap(f"gene weights of two validated k\n{note}", 52), fontsize=style.FONT_SIZE - 1.5, loc="left")
